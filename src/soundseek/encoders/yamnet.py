@@ -1,0 +1,108 @@
+"""YAMNet (AudioSet, 521 classes) run from its TFLite file with ai-edge-litert on the CPU.
+
+YAMNet frames a 16 kHz waveform into 0.96 s windows every 0.48 s and returns, per frame, 521 class
+probabilities and a 1024-d embedding. A segment's vector is the mean of the embeddings of the frames
+whose centre lies in it (then L2-normalized); its class scores are the mean of those frames' scores.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from soundseek import models
+from soundseek.encoders.base import SegmentEmbeddings, l2_normalize
+from soundseek.errors import ModelError
+from soundseek.segments import Span, frames_in_span
+
+FRAME_SECONDS = 0.96
+HOP_SECONDS = 0.48
+#: The longest chunk given to the interpreter at once (bounded memory for hour-long files).
+CHUNK_FRAMES = 1024
+
+
+@dataclass
+class YamnetConfig:
+    """Settings of the YAMNet encoder; `model_dir` defaults to the installed model."""
+
+    model_dir: str | None = None
+    num_threads: int = 1
+
+
+def load_class_names(path: Path) -> list[str]:
+    """The 521 display names in output order from `yamnet_class_map.csv`."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [row["display_name"] for row in csv.DictReader(handle)]
+
+
+class YamnetEncoder:
+    """1024-d YAMNet embeddings and 521 AudioSet class scores per segment."""
+
+    name = "yamnet"
+    dim = 1024
+    sample_rate = 16000
+    normalized = True
+
+    def __init__(self, config: YamnetConfig | None = None) -> None:
+        self.config = config or YamnetConfig()
+        folder = Path(self.config.model_dir) if self.config.model_dir else models.require("yamnet")
+        self.class_names = load_class_names(folder / "yamnet_class_map.csv")
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise ModelError("ai-edge-litert is not installed") from exc
+        self._interpreter = Interpreter(
+            model_path=str(folder / "yamnet.tflite"), num_threads=self.config.num_threads
+        )
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        outputs = self._interpreter.get_output_details()
+        self._scores = next(d["index"] for d in outputs if d["shape"][-1] == 521)
+        self._embeddings = next(d["index"] for d in outputs if d["shape"][-1] == 1024)
+        self._size = -1
+
+    def frames(self, waveform: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Run the network over the waveform, in chunks for long input.
+
+        Returns:
+            embeddings (n_frames, 1024), scores (n_frames, 521), times (n_frames, 2) seconds.
+        """
+        hop = int(HOP_SECONDS * self.sample_rate)
+        win = int(FRAME_SECONDS * self.sample_rate)
+        if len(waveform) < win:
+            waveform = np.pad(waveform, (0, win - len(waveform)))
+        step = CHUNK_FRAMES * hop
+        embs, scores, starts = [], [], []
+        for offset in range(0, len(waveform), step):
+            last = offset + step > len(waveform) - win
+            e, s = self._run(waveform[offset : offset + step + win])
+            keep = len(e) if last else min(len(e), CHUNK_FRAMES)
+            embs.append(e[:keep])
+            scores.append(s[:keep])
+            starts.append(offset / self.sample_rate + np.arange(keep) * HOP_SECONDS)
+            if last:
+                break
+        emb, sc, start = np.concatenate(embs), np.concatenate(scores), np.concatenate(starts)
+        return emb, sc, np.stack([start, start + FRAME_SECONDS], axis=1)
+
+    def encode_segments(self, waveform: np.ndarray, spans: Sequence[Span]) -> SegmentEmbeddings:
+        emb, scores, times = self.frames(waveform)
+        idx = [frames_in_span(times, span) for span in spans]
+        vectors = np.stack([emb[i].mean(axis=0) for i in idx])
+        class_scores = np.stack([scores[i].mean(axis=0) for i in idx]).astype(np.float32)
+        return SegmentEmbeddings(l2_normalize(vectors), class_scores)
+
+    def _run(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(chunk) != self._size:
+            self._interpreter.resize_tensor_input(self._input, [len(chunk)], strict=False)
+            self._interpreter.allocate_tensors()
+            self._size = len(chunk)
+        self._interpreter.set_tensor(self._input, np.ascontiguousarray(chunk, dtype=np.float32))
+        self._interpreter.invoke()
+        return (
+            self._interpreter.get_tensor(self._embeddings).copy(),
+            self._interpreter.get_tensor(self._scores).copy(),
+        )

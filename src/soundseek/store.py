@@ -1,0 +1,392 @@
+"""A collection on disk: SQLite for everything that must survive, plus derived vector-index caches.
+
+Layout of a collection directory (see also docs/collection-layout.md):
+
+    soundseek.sqlite     metadata and vectors, the source of truth (WAL mode; every indexed file is
+                         committed in one transaction, so a killed run loses at most the file in flight)
+    index/<space>/       vector index cache for one embedding space (meta.json + backend files),
+                         rebuilt from the database whenever its `generation` is older than the database's
+
+Tables: meta(key, value), roots(path), sounds(...), segments(...), vectors(segment_id, space, vector),
+class_scores(segment_id, scores float16[521]), tags(segment_id, tag, score, source),
+sound_text (FTS5 over the words of each sound), failures(path, reason, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from platformdirs import user_data_dir
+
+from soundseek.errors import CollectionError
+
+DB_NAME = "soundseek.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS sounds (
+    id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    duration REAL NOT NULL, sample_rate INTEGER NOT NULL, channels INTEGER NOT NULL, format TEXT,
+    text TEXT NOT NULL DEFAULT '', indexed_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY, sound_id INTEGER NOT NULL REFERENCES sounds(id) ON DELETE CASCADE,
+    start REAL NOT NULL, end REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS segments_sound ON segments(sound_id);
+CREATE TABLE IF NOT EXISTS vectors (
+    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE, space TEXT NOT NULL,
+    vector BLOB NOT NULL, PRIMARY KEY (space, segment_id));
+CREATE TABLE IF NOT EXISTS class_scores (
+    segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE, scores BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS tags (
+    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE, tag TEXT NOT NULL,
+    score REAL NOT NULL, source TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tags_segment ON tags(segment_id);
+CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
+CREATE VIRTUAL TABLE IF NOT EXISTS sound_text USING fts5(words, tokenize='porter unicode61');
+CREATE TABLE IF NOT EXISTS failures (
+    path TEXT PRIMARY KEY, reason TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, at REAL NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class SoundRecord:
+    """One indexed file."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    duration: float
+    sample_rate: int
+    channels: int
+    format: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    """One segment of an indexed file, with its file's metadata."""
+
+    id: int
+    sound: SoundRecord
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class NewSegment:
+    """What the indexer hands over for one segment."""
+
+    start: float
+    end: float
+    vector: np.ndarray
+    class_scores: np.ndarray | None
+    tags: list[tuple[str, float]]
+
+
+def default_collection_dir() -> Path:
+    """`$SOUNDSEEK_HOME/collection`, else `<user data dir>/soundseek/collection`."""
+    home = os.environ.get("SOUNDSEEK_HOME")
+    base = Path(home).expanduser() if home else Path(user_data_dir("soundseek"))
+    return base / "collection"
+
+
+class Collection:
+    """An open collection. Use `Collection.open(dir)` (existing) or `Collection.create(dir, ...)`."""
+
+    def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
+        self.root = root
+        self.conn = conn
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: Path | str, *, audio_encoder: str, encoder_config: dict) -> "Collection":
+        """Open `root`, creating it with this audio encoder when it does not exist yet."""
+        root = Path(root)
+        if (root / DB_NAME).exists():
+            coll = cls.open(root)
+            if coll.audio_encoder != audio_encoder:
+                raise CollectionError(
+                    f"collection {root} was built with the '{coll.audio_encoder}' encoder, not "
+                    f"'{audio_encoder}': use another --collection, or delete it to rebuild"
+                )
+            return coll
+        root.mkdir(parents=True, exist_ok=True)
+        coll = cls(root, _connect(root / DB_NAME))
+        with coll.conn:
+            coll.conn.executescript(_SCHEMA)
+            coll._set_meta("schema_version", SCHEMA_VERSION)
+            coll._set_meta("audio_encoder", audio_encoder)
+            coll._set_meta("audio_encoder_config", encoder_config)
+            coll._set_meta("generation", 0)
+            coll._set_meta("created", time.time())
+        return coll
+
+    @classmethod
+    def open(cls, root: Path | str) -> "Collection":
+        """Open an existing collection, or raise CollectionError saying how to make one."""
+        root = Path(root)
+        if not (root / DB_NAME).is_file():
+            raise CollectionError(
+                f"no collection at {root}: build one with `soundseek index FOLDER --collection {root}`"
+            )
+        try:
+            conn = _connect(root / DB_NAME)
+            conn.executescript(_SCHEMA)
+            coll = cls(root, conn)
+            version = int(coll.meta("schema_version"))
+        except (sqlite3.DatabaseError, TypeError, ValueError) as exc:
+            raise CollectionError(f"collection database {root / DB_NAME} is unreadable: {exc}") from exc
+        if version != SCHEMA_VERSION:
+            raise CollectionError(f"collection schema {version} is not supported (want {SCHEMA_VERSION})")
+        return coll
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- meta ----------------------------------------------------------------------------------
+    def meta(self, key: str, default: object = None) -> object:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def _set_meta(self, key: str, value: object) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def set_meta(self, key: str, value: object) -> None:
+        with self.conn:
+            self._set_meta(key, value)
+
+    @property
+    def audio_encoder(self) -> str:
+        return str(self.meta("audio_encoder"))
+
+    @property
+    def audio_encoder_config(self) -> dict:
+        return dict(self.meta("audio_encoder_config") or {})
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every committed change to vectors; caches compare against it."""
+        return int(self.meta("generation", 0))
+
+    # -- writing -------------------------------------------------------------------------------
+    def add_roots(self, paths: list[Path]) -> None:
+        with self.conn:
+            self.conn.executemany("INSERT OR IGNORE INTO roots VALUES (?)", [(str(p),) for p in paths])
+
+    def roots(self) -> list[Path]:
+        return [Path(r[0]) for r in self.conn.execute("SELECT path FROM roots ORDER BY path")]
+
+    def put_sound(self, sound: SoundRecord, segments: list[NewSegment], *, space: str) -> int:
+        """Replace everything known about `sound.path` in one transaction. Returns the sound id."""
+        with self.conn:
+            self._delete_paths([sound.path])
+            cur = self.conn.execute(
+                "INSERT INTO sounds (path, size, mtime_ns, duration, sample_rate, channels, format, text,"
+                " indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sound.path, sound.size, sound.mtime_ns, sound.duration, sound.sample_rate,
+                 sound.channels, sound.format, sound.text, time.time()),
+            )
+            sound_id = int(cur.lastrowid or 0)
+            for seg in segments:
+                self._insert_segment(sound_id, seg, space)
+            self.conn.execute("INSERT INTO sound_text (rowid, words) VALUES (?, ?)", (sound_id, sound.text))
+            self.conn.execute("DELETE FROM failures WHERE path = ?", (sound.path,))
+            self._bump()
+        return sound_id
+
+    def _insert_segment(self, sound_id: int, seg: NewSegment, space: str) -> None:
+        cur = self.conn.execute(
+            "INSERT INTO segments (sound_id, start, end) VALUES (?, ?, ?)", (sound_id, seg.start, seg.end)
+        )
+        seg_id = cur.lastrowid
+        self.conn.execute(
+            "INSERT INTO vectors VALUES (?, ?, ?)",
+            (seg_id, space, np.asarray(seg.vector, dtype=np.float32).tobytes()),
+        )
+        if seg.class_scores is not None:
+            blob = np.asarray(seg.class_scores, dtype=np.float16).tobytes()
+            self.conn.execute("INSERT INTO class_scores VALUES (?, ?)", (seg_id, blob))
+        self.conn.executemany(
+            "INSERT INTO tags VALUES (?, ?, ?, 'audioset')", [(seg_id, t, float(s)) for t, s in seg.tags]
+        )
+
+    def put_vectors(self, space: str, segment_ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Store (or replace) vectors of an extra embedding space (e.g. a trained model's)."""
+        rows = [(int(i), space, np.asarray(v, dtype=np.float32).tobytes()) for i, v in zip(segment_ids, vectors)]
+        with self.conn:
+            self.conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+            self._bump()
+
+    def delete_paths(self, paths: list[str]) -> int:
+        """Forget these files (segments, vectors, tags, text). Returns how many were known."""
+        with self.conn:
+            n = self._delete_paths(paths)
+            if n:
+                self._bump()
+        return n
+
+    def _delete_paths(self, paths: list[str]) -> int:
+        n = 0
+        for path in paths:
+            row = self.conn.execute("SELECT id FROM sounds WHERE path = ?", (path,)).fetchone()
+            if row:
+                self.conn.execute("DELETE FROM sound_text WHERE rowid = ?", (row[0],))
+                self.conn.execute("DELETE FROM sounds WHERE id = ?", (row[0],))
+                n += 1
+        return n
+
+    def record_failure(self, path: str, reason: str, *, size: int | None, mtime_ns: int | None) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)", (path, reason, size, mtime_ns, time.time())
+            )
+
+    def clear_failure(self, path: str) -> None:
+        with self.conn:
+            self.conn.execute("DELETE FROM failures WHERE path = ?", (path,))
+
+    def _bump(self) -> None:
+        self.conn.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'"
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+    def sound_signatures(self) -> dict[str, tuple[int, int]]:
+        """path -> (size, mtime_ns) of every indexed file."""
+        return {p: (s, m) for p, s, m in self.conn.execute("SELECT path, size, mtime_ns FROM sounds")}
+
+    def failure_signatures(self) -> dict[str, tuple[int | None, int | None]]:
+        return {p: (s, m) for p, s, m in self.conn.execute("SELECT path, size, mtime_ns FROM failures")}
+
+    def failures(self) -> list[tuple[str, str]]:
+        return list(self.conn.execute("SELECT path, reason FROM failures ORDER BY path"))
+
+    def counts(self) -> dict[str, int]:
+        one = lambda sql: int(self.conn.execute(sql).fetchone()[0])  # noqa: E731
+        return {
+            "sounds": one("SELECT COUNT(*) FROM sounds"),
+            "segments": one("SELECT COUNT(*) FROM segments"),
+            "failures": one("SELECT COUNT(*) FROM failures"),
+            "seconds": int(one("SELECT COALESCE(SUM(duration), 0) FROM sounds")),
+        }
+
+    def spaces(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT space FROM vectors ORDER BY space")]
+
+    def iter_vectors(self, space: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """All vectors of a space. Returns: ids (n,) int64, vectors (n, dim) float32."""
+        rows = self.conn.execute("SELECT segment_id, vector FROM vectors WHERE space = ? ORDER BY segment_id", (space,))
+        ids, blobs = [], []
+        for seg_id, blob in rows:
+            ids.append(seg_id)
+            blobs.append(blob)
+        vecs = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim) if ids else np.zeros((0, dim), np.float32)
+        return np.asarray(ids, dtype=np.int64), vecs
+
+    def vectors_for(self, space: str, segment_ids: list[int]) -> np.ndarray:
+        """Vectors of the given segments, in order. Returns: (n, dim) float32."""
+        out = []
+        for seg_id in segment_ids:
+            row = self.conn.execute("SELECT vector FROM vectors WHERE space = ? AND segment_id = ?", (space, seg_id)).fetchone()
+            if row is None:
+                raise CollectionError(f"segment {seg_id} has no vector in space '{space}'")
+            out.append(np.frombuffer(row[0], dtype=np.float32))
+        return np.stack(out)
+
+    def class_score_matrix(self, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+        """Class scores of every segment, class-major for fast column sums.
+
+        Returns: ids (n,) int64, scores (n_classes, n) float16.
+        """
+        rows = self.conn.execute("SELECT segment_id, scores FROM class_scores ORDER BY segment_id").fetchall()
+        ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+        if not rows:
+            return ids, np.zeros((n_classes, 0), dtype=np.float16)
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), n_classes)
+        return ids, np.ascontiguousarray(mat.T)
+
+    def segments(self, segment_ids: list[int]) -> list[SegmentRecord]:
+        """Segment records (with their sound) for these ids, in the given order; unknown ids skipped."""
+        if not segment_ids:
+            return []
+        marks = ",".join("?" * len(segment_ids))
+        rows = self.conn.execute(
+            f"SELECT g.id, g.start, g.end, {_SOUND_COLS} FROM segments g JOIN sounds s ON s.id = g.sound_id"
+            f" WHERE g.id IN ({marks})", [int(i) for i in segment_ids],
+        ).fetchall()
+        by_id = {r[0]: SegmentRecord(r[0], SoundRecord(*r[3:]), r[1], r[2]) for r in rows}
+        return [by_id[i] for i in segment_ids if i in by_id]
+
+    def sound_by_path(self, path: str) -> SoundRecord | None:
+        row = self.conn.execute(f"SELECT {_SOUND_COLS} FROM sounds s WHERE s.path = ?", (path,)).fetchone()
+        return SoundRecord(*row) if row else None
+
+    def sound(self, sound_id: int) -> SoundRecord | None:
+        row = self.conn.execute(f"SELECT {_SOUND_COLS} FROM sounds s WHERE s.id = ?", (sound_id,)).fetchone()
+        return SoundRecord(*row) if row else None
+
+    def sounds(self, *, limit: int = 100, offset: int = 0) -> list[SoundRecord]:
+        rows = self.conn.execute(f"SELECT {_SOUND_COLS} FROM sounds s ORDER BY s.path LIMIT ? OFFSET ?", (limit, offset))
+        return [SoundRecord(*r) for r in rows]
+
+    def segment_ids_of_sound(self, sound_id: int) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM segments WHERE sound_id = ? ORDER BY start", (sound_id,))]
+
+    def tags_of(self, segment_ids: list[int]) -> dict[int, list[tuple[str, float]]]:
+        out: dict[int, list[tuple[str, float]]] = {i: [] for i in segment_ids}
+        for start in range(0, len(segment_ids), 500):
+            chunk = segment_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for seg_id, tag, score in self.conn.execute(
+                f"SELECT segment_id, tag, score FROM tags WHERE segment_id IN ({marks}) ORDER BY score DESC", chunk
+            ):
+                out[seg_id].append((tag, score))
+        return out
+
+    def tag_counts(self, *, limit: int = 30) -> list[tuple[str, int]]:
+        """Most frequent tags: the number of sounds with at least one segment carrying the tag."""
+        return list(self.conn.execute(
+            "SELECT t.tag, COUNT(DISTINCT g.sound_id) AS n FROM tags t JOIN segments g ON g.id = t.segment_id"
+            " GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT ?", (limit,)
+        ))
+
+    def keyword_search(self, query: str, *, limit: int = 200) -> list[tuple[int, float]]:
+        """BM25 keyword search over the sounds' words. Returns (sound_id, score >= 0, higher is better)."""
+        if not query.strip():
+            return []
+        try:
+            rows = self.conn.execute(
+                "SELECT rowid, -bm25(sound_text) FROM sound_text WHERE sound_text MATCH ? ORDER BY bm25(sound_text)"
+                " LIMIT ?", (query, limit)
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [(int(r), float(s)) for r, s in rows]
+
+    def iter_sound_segments(self) -> Iterator[tuple[int, int]]:
+        """(segment_id, sound_id) for every segment."""
+        yield from self.conn.execute("SELECT id, sound_id FROM segments ORDER BY id")
+
+
+_SOUND_COLS = "s.id, s.path, s.size, s.mtime_ns, s.duration, s.sample_rate, s.channels, s.format, s.text"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.DatabaseError as exc:
+        raise CollectionError(f"cannot open collection database {path}: {exc}") from exc
+    return conn

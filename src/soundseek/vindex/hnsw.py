@@ -1,0 +1,94 @@
+"""Approximate search with FAISS HNSW over inner product.
+
+FAISS HNSW cannot delete, so the index keeps its own table of internal position -> external id and a
+tombstone per position; searches over-fetch by the number of tombstones (capped) and drop them.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from soundseek.errors import MissingExtraError
+from soundseek.vindex.base import atomic_write_bytes, write_meta
+
+
+def _faiss():  # type: ignore[no-untyped-def]
+    try:
+        import faiss
+    except ImportError as exc:
+        raise MissingExtraError("scale", "faiss") from exc
+    return faiss
+
+
+class HnswIndex:
+    """FAISS IndexHNSWFlat (M=32, efConstruction=80, efSearch=64) over inner product."""
+
+    kind = "hnsw"
+
+    def __init__(self, dim: int, *, m: int = 32, ef_construction: int = 80, ef_search: int = 64) -> None:
+        faiss = _faiss()
+        self.dim = dim
+        self.ef_search = ef_search
+        self._index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
+        self._index.hnsw.efConstruction = ef_construction
+        self._labels = np.zeros(0, dtype=np.int64)
+        self._alive = np.zeros(0, dtype=bool)
+        self._position: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._position)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        self.remove(ids)
+        start = len(self._labels)
+        self._index.add(np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim))
+        self._labels = np.concatenate([self._labels, ids])
+        self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
+        self._position.update((int(i), start + p) for p, i in enumerate(ids))
+
+    def remove(self, ids: np.ndarray) -> None:
+        for i in np.asarray(ids, dtype=np.int64):
+            pos = self._position.pop(int(i), None)
+            if pos is not None:
+                self._alive[pos] = False
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        dead = len(self._labels) - len(self)
+        fetch = min(len(self._labels), k + min(dead, 10 * k))
+        out_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        out_i = np.full((len(queries), k), -1, dtype=np.int64)
+        if fetch == 0 or k <= 0:
+            return out_s, out_i
+        self._index.hnsw.efSearch = max(self.ef_search, fetch)
+        scores, pos = self._index.search(queries, fetch)
+        for row in range(len(queries)):
+            ok = (pos[row] >= 0)
+            ok[ok] &= self._alive[pos[row][ok]]
+            s, p = scores[row][ok][:k], pos[row][ok][:k]
+            out_s[row, : len(s)], out_i[row, : len(p)] = s, self._labels[p]
+        return out_s, out_i
+
+    def save(self, path: Path) -> None:
+        faiss = _faiss()
+        atomic_write_bytes(Path(path) / "hnsw.faiss", faiss.serialize_index(self._index).tobytes())
+        buf = io.BytesIO()
+        np.savez(buf, labels=self._labels, alive=self._alive)
+        atomic_write_bytes(Path(path) / "hnsw_ids.npz", buf.getvalue())
+        write_meta(Path(path), {"kind": self.kind, "dim": self.dim, "count": len(self)})
+
+    @classmethod
+    def load(cls, path: Path) -> "HnswIndex":
+        faiss = _faiss()
+        index = cls.__new__(cls)
+        raw = np.frombuffer((Path(path) / "hnsw.faiss").read_bytes(), dtype=np.uint8)
+        index._index = faiss.deserialize_index(raw)
+        index.dim, index.ef_search = index._index.d, 64
+        with np.load(Path(path) / "hnsw_ids.npz") as data:
+            index._labels, index._alive = data["labels"], data["alive"].copy()
+        index._position = {int(i): p for p, i in enumerate(index._labels) if index._alive[p]}
+        return index
