@@ -40,8 +40,10 @@ class MiniLMEncoder:
             raise ModelError(f"sentence-transformers model directory not found: {path}")
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
         except ImportError as exc:
             raise MissingExtraError("text", "sentence_transformers") from exc
+        hf_logging.disable_progress_bar()
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.dim = int(self._model.get_embedding_dimension() or 384)
         self._cache: dict[str, np.ndarray] = {}

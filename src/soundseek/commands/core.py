@@ -1,0 +1,256 @@
+"""Core subcommands: index, search, describe, info, tags, models, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from soundseek.errors import QueryError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("index", help="index folders or files of recordings into a collection")
+    p.add_argument("paths", nargs="*", type=Path, help="folders/files (default: the collection's known roots)")
+    _collection_arg(p)
+    p.add_argument("--encoder", choices=None, help="audio encoder for a new collection (yamnet, mfcc, ...; default: yamnet if installed)")
+    p.add_argument("--encoder-config", action="append", default=[], metavar="KEY=VALUE", help="encoder setting (repeatable)")
+    p.add_argument("--metadata", type=Path, help="CSV with a 'path' column and descriptions/tags")
+    p.add_argument("--max-duration", type=float, default=4 * 3600.0, help="refuse files longer than this (seconds)")
+    p.add_argument("--model", type=Path, help="a trained joint model directory to embed the collection with")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="search by words, or by an example sound with --audio")
+    p.add_argument("query", nargs="?", help="text query, e.g. \"glass shattering\"")
+    p.add_argument("--audio", type=Path, help="query by example: an audio file")
+    p.add_argument("--start", type=float, help="start (s) of the part of --audio to use")
+    p.add_argument("--end", type=float, help="end (s) of the part of --audio to use")
+    _search_args(p)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("describe", help="suggest tags and words for a sound (audio -> text)")
+    p.add_argument("file", type=Path)
+    _collection_arg(p)
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--model", type=Path, help="a trained joint model directory (adds its nearest labels)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_describe)
+
+    p = sub.add_parser("info", help="what a collection holds, and the files it could not read")
+    _collection_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("tags", help="the collection's most frequent sound event tags")
+    _collection_arg(p)
+    p.add_argument("--top", type=int, default=30)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tags)
+
+    p = sub.add_parser("models", help="install pretrained models (explicit downloads, checked by sha256)")
+    msub = p.add_subparsers(dest="action", required=True)
+    m = msub.add_parser("pull", help="download a model's official files")
+    m.add_argument("name", choices=["yamnet"])
+    m.set_defaults(func=cmd_models_pull)
+    m = msub.add_parser("add", help="install local copies of a model's files (checked by sha256)")
+    m.add_argument("name", choices=["yamnet"])
+    m.add_argument("files", nargs="+", type=Path)
+    m.set_defaults(func=cmd_models_add)
+    m = msub.add_parser("list", help="show the models directory and what is installed")
+    m.set_defaults(func=cmd_models_list)
+
+    p = sub.add_parser("demo", help="synthesize a labelled demo library, index it, and run searches")
+    p.add_argument("--dir", type=Path, help="where to write the demo library and collection (default: a temp dir)")
+    p.add_argument("--encoder", help="audio encoder (default: yamnet if installed, else mfcc)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+
+def _collection_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--collection", type=Path, help="collection directory (default: $SOUNDSEEK_HOME/collection)")
+
+
+def _search_args(p: argparse.ArgumentParser) -> None:
+    _collection_arg(p)
+    p.add_argument("--top", type=int, default=10, help="number of results (files)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of hits")
+    p.add_argument("--min-duration", type=float)
+    p.add_argument("--max-duration", type=float)
+    p.add_argument("--sample-rate", type=int)
+    p.add_argument("--channels", type=int)
+    p.add_argument("--tag", help="only sounds with this AudioSet tag")
+    p.add_argument("--path", dest="path_glob", help="only paths matching this glob, e.g. '*/rain/*'")
+    p.add_argument("--model", type=Path, help="a trained joint model directory")
+
+
+def resolve_collection(path: Path | None) -> Path:
+    from soundseek.store import default_collection_dir
+
+    return Path(path) if path else default_collection_dir()
+
+
+def _say(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    return (lambda msg: None) if getattr(args, "quiet", False) else (lambda msg: print(msg, file=sys.stderr))
+
+
+def parse_settings(items: list[str]) -> dict:
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise QueryError(f"--encoder-config wants KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from soundseek.indexer import index_paths, open_for_indexing
+    from soundseek.textmeta import load_metadata_csv
+
+    root = resolve_collection(args.collection)
+    coll, encoder = open_for_indexing(root, args.encoder, parse_settings(args.encoder_config) or None, say=_say(args))
+    if getattr(encoder, "class_names", None):
+        coll.set_meta("class_names", encoder.class_names)
+    paths = list(args.paths) or coll.roots()
+    if not paths:
+        raise QueryError("nothing to index: give one or more folders")
+    metadata = load_metadata_csv(args.metadata) if args.metadata else None
+    report = index_paths(coll, paths, encoder, metadata=metadata, max_duration=args.max_duration, quiet=args.quiet)
+    if args.model:
+        from soundseek.joint_search import attach_model
+        attach_model(coll, args.model)
+    print_index_report(report, root, quiet=args.quiet)
+    return 0
+
+
+def print_index_report(report, root: Path, *, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
+    speed = report.audio_seconds / report.wall_seconds if report.wall_seconds else 0.0
+    print(f"collection: {root}")
+    print(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+          f"removed {report.removed}, failed {len(report.failed)}  "
+          f"({report.audio_seconds:.0f} s of audio in {report.wall_seconds:.1f} s, {speed:.0f}x real time)")
+    for path, reason in report.failed:
+        print(f"  skipped {path}: {reason}")
+
+
+def build_filters(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from soundseek.search import Filters
+
+    return Filters(args.min_duration, args.max_duration, args.sample_rate, args.channels, args.tag, args.path_glob)
+
+
+def open_engine(collection: Path | None, model: Path | None = None):  # type: ignore[no-untyped-def]
+    from soundseek.search import SearchEngine
+    from soundseek.store import Collection
+
+    coll = Collection.open(resolve_collection(collection))
+    joint = None
+    if model is not None or coll.meta("joint_model"):
+        from soundseek.joint_search import load_model_for
+        joint = load_model_for(coll, model)
+    return SearchEngine(coll, joint_model=joint)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from soundseek.output import hits_json, hits_table
+
+    if bool(args.query) == bool(args.audio):
+        raise QueryError("give either a text query or --audio FILE (not both)")
+    engine = open_engine(args.collection, args.model)
+    filters = build_filters(args)
+    if args.audio:
+        hits = engine.search_audio(args.audio, start=args.start, end=args.end, top=args.top, filters=filters)
+    else:
+        hits = engine.search_text(args.query, top=args.top, filters=filters)
+    print(hits_json(hits) if args.json else hits_table(hits))
+    return 0
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from soundseek.describe import describe
+    from soundseek.output import table
+
+    engine = open_engine(args.collection, args.model)
+    suggestions = describe(engine, args.file, top=args.top)
+    if args.json:
+        print(json.dumps([s.to_dict() for s in suggestions], indent=2))
+    else:
+        print(table([(s.source, s.text, s.score) for s in suggestions], ("source", "suggestion", "score")))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from soundseek.store import Collection
+
+    root = resolve_collection(args.collection)
+    coll = Collection.open(root)
+    info = {"collection": str(root), "audio_encoder": coll.audio_encoder, **coll.counts(),
+            "spaces": coll.spaces(), "roots": [str(r) for r in coll.roots()],
+            "joint_model": coll.meta("joint_model"),
+            "failures": [{"path": p, "reason": r} for p, r in coll.failures()]}
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"collection: {root}\naudio encoder: {info['audio_encoder']}\n"
+          f"sounds: {info['sounds']} ({info['seconds'] / 3600:.2f} h), segments: {info['segments']}\n"
+          f"embedding spaces: {', '.join(info['spaces']) or '-'}\nroots: {', '.join(info['roots']) or '-'}")
+    if info["joint_model"]:
+        print(f"joint model: {info['joint_model']}")
+    print(f"unreadable files: {len(info['failures'])}")
+    for item in info["failures"]:
+        print(f"  {item['path']}: {item['reason']}")
+    return 0
+
+
+def cmd_tags(args: argparse.Namespace) -> int:
+    from soundseek.output import table
+    from soundseek.store import Collection
+
+    coll = Collection.open(resolve_collection(args.collection))
+    counts = coll.tag_counts(limit=args.top)
+    if args.json:
+        print(json.dumps([{"tag": t, "sounds": n} for t, n in counts], indent=2))
+    elif not counts:
+        print("no tags (tags come from YAMNet: `soundseek models pull yamnet`, then re-index)")
+    else:
+        print(table(counts, ("tag", "sounds")))
+    return 0
+
+
+def cmd_models_pull(args: argparse.Namespace) -> int:
+    from soundseek import models
+
+    for path in models.pull(args.name):
+        print(f"installed {path}")
+    return 0
+
+
+def cmd_models_add(args: argparse.Namespace) -> int:
+    from soundseek import models
+
+    for path in models.add(args.name, args.files):
+        print(f"installed {path}")
+    missing = [f.filename for f in models.MODEL_FILES[args.name] if not models.model_path(args.name, f.filename).is_file()]
+    if missing:
+        print(f"still missing for '{args.name}': {', '.join(missing)}")
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from soundseek import models
+
+    print(f"models directory: {models.models_dir()}  (set SOUNDSEEK_MODELS to move it)")
+    for name in models.MODEL_FILES:
+        print(f"  {name}: {'installed' if models.is_installed(name) else 'not installed'}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from soundseek.demo import run_demo
+
+    return run_demo(args.dir, encoder=args.encoder, quiet=args.quiet)

@@ -1,0 +1,63 @@
+"""Human-readable tables and the JSON output of the CLI.
+
+JSON hit schema (stable): a list of objects with `path` (str), `start` and `end` (seconds of the best
+segment), `score` (float, higher is better, comparable only within one query), `tags` (list of AudioSet
+tag names of that segment), `text` (the sound's own words), `sound_id`, `segment_id`, `duration`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from typing import Any, Sequence
+
+from soundseek.search import Hit
+
+
+def hits_json(hits: Sequence[Hit]) -> str:
+    return json.dumps([h.to_dict() for h in hits], indent=2)
+
+
+def hits_table(hits: Sequence[Hit]) -> str:
+    """A ranked table: rank, score, time range, file (shortened to the terminal), tags."""
+    if not hits:
+        return "no results"
+    width = shutil.get_terminal_size((120, 20)).columns
+    rows = []
+    for rank, hit in enumerate(hits, 1):
+        where = f"{_clock(hit.start)}-{_clock(hit.end)}"
+        tags = ", ".join(hit.tags[:3])
+        rows.append((f"{rank:>2}", f"{hit.score:6.3f}", where, _shorten(hit.path, 60), tags))
+    header = ("#", " score", "segment", "file", "tags")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header[:4], widths)) + "  " + header[4]]
+    for row in rows:
+        line = "  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4]
+        lines.append(line[:width])
+    return "\n".join(lines)
+
+
+def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    """A plain left-aligned text table."""
+    cells = [[str(c) for c in header]] + [[_fmt(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _clock(seconds: float) -> str:
+    minutes, sec = divmod(max(seconds, 0.0), 60)
+    return f"{int(minutes)}:{sec:04.1f}"
+
+
+def _shorten(path: str, limit: int) -> str:
+    home = os.path.expanduser("~")
+    if path.startswith(home + os.sep):
+        path = "~" + path[len(home):]
+    return path if len(path) <= limit else "..." + path[-(limit - 3):]

@@ -1,0 +1,305 @@
+"""Search a collection: text -> audio, audio -> audio (query by example), audio -> text (describe).
+
+Text search fuses three evidence sources into one score per segment, each scaled to [0, 1]:
+zero-shot AudioSet class scores (see zeroshot.py), pseudo-relevance feedback (the centroid of the
+best zero-shot segments searched in the acoustic space), and BM25 keyword hits on the sounds' own text.
+A file's score is the best of its segments; a hit is that file with its best segment's times.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from soundseek.encoders import AudioEncoder, TextEncoder, build_audio_encoder, build_text_encoder
+from soundseek.encoders.base import l2_normalize
+from soundseek.errors import QueryError
+from soundseek.searchstate import SegmentTable, load_class_scores, load_segment_table, load_vector_index
+from soundseek.segments import Span
+from soundseek.store import Collection
+from soundseek.zeroshot import ClassNameMatcher, score_segments
+
+MAX_QUERY_CHARS = 500
+#: Weights of the evidence sources in text search (each source is first scaled to [0, 1]).
+FEEDBACK_WEIGHT = 0.7
+KEYWORD_WEIGHT = 1.0
+FEEDBACK_TOP = 8
+TEXT_SIMILARITY_WEIGHT = 1.0
+#: Cosine similarity between a query and a sound's words below which the words count as unrelated.
+TEXT_SIMILARITY_FLOOR = 0.3
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions applied to every search. `None` means no restriction."""
+
+    min_duration: float | None = None
+    max_duration: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    tag: str | None = None
+    path_glob: str | None = None
+
+    def active(self) -> bool:
+        return any(v is not None for v in asdict(self).values())
+
+
+@dataclass
+class Hit:
+    """One search result: a file with its best-matching segment. `to_dict` is the stable JSON schema."""
+
+    path: str
+    start: float
+    end: float
+    score: float
+    tags: list[str] = field(default_factory=list)
+    text: str = ""
+    sound_id: int = 0
+    segment_id: int = 0
+    duration: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "start": round(self.start, 3), "end": round(self.end, 3),
+            "score": round(float(self.score), 6), "tags": self.tags, "text": self.text,
+            "sound_id": self.sound_id, "segment_id": self.segment_id, "duration": round(self.duration, 3),
+        }
+
+
+class SearchEngine:
+    """Everything needed to answer queries on one collection; build once, query many times."""
+
+    def __init__(self, coll: Collection, *, text_encoder: TextEncoder | None = None,
+                 audio_encoder: AudioEncoder | None = None, joint_model: Any = None) -> None:
+        self.coll = coll
+        self.table: SegmentTable = load_segment_table(coll)
+        self.space = coll.audio_encoder
+        self.index = load_vector_index(coll, self.space) if len(self.table) else None
+        self._audio_encoder = audio_encoder
+        self._text_encoder = text_encoder
+        self._matcher: ClassNameMatcher | None = None
+        self.class_names: list[str] | None = coll.meta("class_names")  # type: ignore[assignment]
+        self.class_scores = (
+            load_class_scores(coll, self.table, len(self.class_names)) if self.class_names else None
+        )
+        self._sound_text_vectors: np.ndarray | None = None
+        self.joint_model = joint_model
+        self.joint_index = None
+        if joint_model is not None and len(self.table):
+            from soundseek.joint_search import ensure_joint_vectors
+            self.joint_index = ensure_joint_vectors(coll, joint_model, self.table)
+
+    # -- lazily built components ---------------------------------------------------------------
+    @property
+    def text_encoder(self) -> TextEncoder:
+        if self._text_encoder is None:
+            self._text_encoder = build_text_encoder("minilm")
+        return self._text_encoder
+
+    @property
+    def audio_encoder(self) -> AudioEncoder:
+        if self._audio_encoder is None:
+            self._audio_encoder = build_audio_encoder(self.space, self.coll.audio_encoder_config)
+        return self._audio_encoder
+
+    @property
+    def matcher(self) -> ClassNameMatcher | None:
+        if self._matcher is None and self.class_names:
+            self._matcher = ClassNameMatcher(self.class_names, self.text_encoder)
+        return self._matcher
+
+    # -- text -> audio -------------------------------------------------------------------------
+    def search_text(self, query: str, *, top: int = 10, offset: int = 0, filters: Filters | None = None) -> list[Hit]:
+        """Rank files for a text query (see the module docstring for the scoring)."""
+        query = _check_text(query)
+        scores = self.text_scores(query)
+        scores[scores <= 0] = -np.inf  # no evidence at all is no hit
+        return self._rank(scores, top=top, offset=offset, filters=filters)
+
+    def text_scores(self, query: str) -> np.ndarray:
+        """Fused score of every segment for `query`. Returns: (n_segments,) float32."""
+        n = len(self.table)
+        total = np.zeros(n, dtype=np.float32)
+        if n == 0:
+            return total
+        if self.class_scores is not None and self.matcher is not None:
+            classes, weights = self.matcher.weights(query)
+            zs = _unit(score_segments(self.class_scores, classes, weights))
+            total += zs
+            total += FEEDBACK_WEIGHT * self._feedback(zs)
+        if self.joint_index is not None:
+            from soundseek.joint_search import joint_text_scores
+            total += _unit(joint_text_scores(self.joint_model, self.joint_index, self.table, query))
+        total += KEYWORD_WEIGHT * self._keyword_scores(query)
+        total += TEXT_SIMILARITY_WEIGHT * self._text_similarity(query)
+        return total
+
+    def _text_similarity(self, query: str) -> np.ndarray:
+        """Semantic match of the query with each sound's own words (MiniLM cosine above a floor)."""
+        if self._sound_text_vectors is None:
+            from soundseek.searchstate import load_sound_text_vectors
+            self._sound_text_vectors = load_sound_text_vectors(self.coll, self.table, self.text_encoder)
+        if not self._sound_text_vectors.any():
+            return np.zeros(len(self.table), dtype=np.float32)
+        q = self.text_encoder.encode_text([query])[0]
+        sims = self._sound_text_vectors @ q
+        return np.clip((sims - TEXT_SIMILARITY_FLOOR) / (1 - TEXT_SIMILARITY_FLOOR), 0, 1).astype(np.float32)
+
+    def _feedback(self, first_pass: np.ndarray) -> np.ndarray:
+        """Pseudo-relevance feedback: similarity to the centroid of the best first-pass segments."""
+        if self.index is None or not first_pass.any():
+            return np.zeros_like(first_pass)
+        best = np.argsort(-first_pass)[:FEEDBACK_TOP]
+        centroid = l2_normalize(self._vectors(self.table.ids[best]).mean(axis=0))
+        k = min(len(self.table), max(200, len(self.table) // 10))
+        sims, ids = self.index.search(centroid[None, :], k)
+        out = np.zeros_like(first_pass)
+        ok = ids[0] >= 0
+        out[self.table.positions(ids[0][ok])] = np.maximum(sims[0][ok], 0)
+        return _unit(out)
+
+    def _vectors(self, segment_ids: np.ndarray) -> np.ndarray:
+        getter = getattr(self.index, "vectors_of", None)
+        if getter is not None:
+            return getter(segment_ids)
+        return self.coll.vectors_for(self.space, [int(i) for i in segment_ids])
+
+    def _keyword_scores(self, query: str) -> np.ndarray:
+        hits = self.coll.keyword_search(_fts_query(query))
+        out = np.zeros(len(self.table), dtype=np.float32)
+        if hits:
+            by_sound = dict(hits)
+            best = max(by_sound.values()) or 1.0
+            values = np.asarray([by_sound.get(int(s), 0.0) for s in self.table.sound_ids], dtype=np.float32)
+            out = values / best
+        return out
+
+    # -- audio -> audio ------------------------------------------------------------------------
+    def embed_query_audio(self, path: str | Path, *, start: float | None = None, end: float | None = None) -> np.ndarray:
+        """One vector for a query file (or its [start, end] part) in the collection's space. Returns (dim,)."""
+        from soundseek.audio import load_audio
+
+        wave = load_audio(path, sr=self.audio_encoder.sample_rate)
+        duration = len(wave) / self.audio_encoder.sample_rate
+        span = _query_span(duration, start, end)
+        emb = self.audio_encoder.encode_segments(wave, [span])
+        return emb.vectors[0]
+
+    def search_audio(self, path: str | Path, *, start: float | None = None, end: float | None = None,
+                     top: int = 10, offset: int = 0, filters: Filters | None = None) -> list[Hit]:
+        """Nearest files to an example sound (cosine); the query file itself is left out."""
+        vector = self.embed_query_audio(path, start=start, end=end)
+        return self.search_vector(vector, top=top, offset=offset, filters=filters, exclude_path=os.path.abspath(path))
+
+    def search_vector(self, vector: np.ndarray, *, top: int = 10, offset: int = 0, filters: Filters | None = None,
+                      exclude_path: str | None = None) -> list[Hit]:
+        if self.index is None:
+            return []
+        n = len(self.table)
+        k = n if (filters and filters.active()) else min(n, max(50, (top + offset) * 20))
+        sims, ids = self.index.search(np.asarray(vector, dtype=np.float32)[None, :], k)
+        ok = ids[0] >= 0
+        scores = np.full(n, -np.inf, dtype=np.float32)
+        scores[self.table.positions(ids[0][ok])] = sims[0][ok]
+        if exclude_path is not None:
+            scores[self.table.paths == exclude_path] = -np.inf
+        return self._rank(scores, top=top, offset=offset, filters=filters)
+
+    def more_like_this(self, segment_id: int, *, top: int = 10, offset: int = 0, filters: Filters | None = None) -> list[Hit]:
+        """Nearest files to an indexed segment, leaving out its own file."""
+        pos = self.table.positions(np.asarray([segment_id]))[0]
+        if pos >= len(self.table) or self.table.ids[pos] != segment_id:
+            raise QueryError(f"unknown segment id {segment_id}")
+        vector = self._vectors(np.asarray([segment_id]))[0]
+        return self.search_vector(vector, top=top, offset=offset, filters=filters, exclude_path=self.table.paths[pos])
+
+    # -- ranking -------------------------------------------------------------------------------
+    def _rank(self, scores: np.ndarray, *, top: int, offset: int, filters: Filters | None) -> list[Hit]:
+        if top < 1 or offset < 0:
+            raise QueryError("--top must be >= 1 and the offset >= 0")
+        scores = scores.astype(np.float32, copy=True)
+        if filters and filters.active():
+            scores[~self._filter_mask(filters)] = -np.inf
+        order = np.argsort(-scores, kind="stable")
+        chosen: list[int] = []
+        seen: set[int] = set()
+        for pos in order:
+            if not np.isfinite(scores[pos]) or len(chosen) >= top + offset:
+                break
+            sound = int(self.table.sound_ids[pos])
+            if sound not in seen:
+                seen.add(sound)
+                chosen.append(int(pos))
+        return self._hits(chosen[offset:], scores)
+
+    def _hits(self, positions: list[int], scores: np.ndarray) -> list[Hit]:
+        seg_ids = [int(self.table.ids[p]) for p in positions]
+        records = {r.id: r for r in self.coll.segments(seg_ids)}
+        tags = self.coll.tags_of(seg_ids)
+        hits = []
+        for pos, seg_id in zip(positions, seg_ids):
+            rec = records[seg_id]
+            hits.append(Hit(rec.sound.path, rec.start, rec.end, float(scores[pos]),
+                            [t for t, _ in tags.get(seg_id, [])], rec.sound.text, rec.sound.id, seg_id,
+                            rec.sound.duration))
+        return hits
+
+    def _filter_mask(self, f: Filters) -> np.ndarray:
+        t = self.table
+        mask = np.ones(len(t), dtype=bool)
+        if f.min_duration is not None:
+            mask &= t.durations >= f.min_duration
+        if f.max_duration is not None:
+            mask &= t.durations <= f.max_duration
+        if f.sample_rate is not None:
+            mask &= t.sample_rates == f.sample_rate
+        if f.channels is not None:
+            mask &= t.channels == f.channels
+        if f.path_glob is not None:
+            pattern = f.path_glob
+            mask &= np.asarray([fnmatch.fnmatch(p, pattern) or fnmatch.fnmatch(os.path.basename(p), pattern) for p in t.paths], dtype=bool)
+        if f.tag is not None:
+            rows = self.coll.conn.execute("SELECT DISTINCT segment_id FROM tags WHERE lower(tag) = lower(?)", (f.tag,)).fetchall()
+            tagged = np.zeros(len(t), dtype=bool)
+            ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+            tagged[t.positions(ids[np.isin(ids, t.ids)])] = True
+            mask &= tagged
+        return mask
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] by the maximum (all-zero stays zero)."""
+    top = float(np.max(x)) if x.size else 0.0
+    return (x / top).astype(np.float32) if top > 0 else np.zeros_like(x, dtype=np.float32)
+
+
+def _check_text(query: str) -> str:
+    query = (query or "").strip()
+    if not query:
+        raise QueryError("empty query: type some words, e.g. soundseek search \"dog barking\"")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long ({len(query)} characters, at most {MAX_QUERY_CHARS})")
+    if not any(ch.isalnum() for ch in query):
+        raise QueryError("the query has no letters or digits")
+    return query
+
+
+def _fts_query(query: str) -> str:
+    """An FTS5 query matching any of the query's words (quoted, so operators in text are inert)."""
+    from soundseek.encoders.text import tokenize
+
+    words = [w for w in tokenize(query) if len(w) > 1]
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+def _query_span(duration: float, start: float | None, end: float | None) -> Span:
+    s = 0.0 if start is None else float(start)
+    e = duration if end is None else min(float(end), duration)
+    if s < 0 or s >= duration or e <= s:
+        raise QueryError(f"bad time range [{start}, {end}] for a query of {duration:.2f} s")
+    return Span(s, e)

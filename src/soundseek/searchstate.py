@@ -1,0 +1,133 @@
+"""In-memory search state of a collection: the segment table, vector indexes, the class-score matrix.
+
+Vector indexes are cached under `<collection>/index/<space>/` together with the database generation
+they were built from; a stale or unreadable cache is rebuilt from the database (the source of truth).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+import numpy as np
+
+from soundseek.encoders import TextEncoder
+from soundseek.errors import CollectionError
+from soundseek.store import Collection
+from soundseek.vindex import VectorIndex, load_index, make_index
+from soundseek.vindex.base import atomic_write_bytes
+
+
+@dataclass
+class SegmentTable:
+    """Every segment, sorted by id, with its sound's filterable fields (parallel arrays)."""
+
+    ids: np.ndarray          # (n,) int64 segment ids
+    sound_ids: np.ndarray    # (n,) int64
+    starts: np.ndarray       # (n,) float64 seconds
+    ends: np.ndarray         # (n,) float64
+    durations: np.ndarray    # (n,) float64, the whole sound's duration
+    sample_rates: np.ndarray  # (n,) int64
+    channels: np.ndarray     # (n,) int64
+    paths: np.ndarray        # (n,) object, the sound's path
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def positions(self, segment_ids: np.ndarray) -> np.ndarray:
+        """Row of each segment id (ids must exist). Returns: (k,) int64."""
+        return np.searchsorted(self.ids, segment_ids)
+
+
+def load_segment_table(coll: Collection) -> SegmentTable:
+    rows = coll.conn.execute(
+        "SELECT g.id, g.sound_id, g.start, g.end, s.duration, s.sample_rate, s.channels, s.path"
+        " FROM segments g JOIN sounds s ON s.id = g.sound_id ORDER BY g.id"
+    ).fetchall()
+    cols = list(zip(*rows)) if rows else [[]] * 8
+    return SegmentTable(
+        np.asarray(cols[0], dtype=np.int64), np.asarray(cols[1], dtype=np.int64),
+        np.asarray(cols[2], dtype=np.float64), np.asarray(cols[3], dtype=np.float64),
+        np.asarray(cols[4], dtype=np.float64), np.asarray(cols[5], dtype=np.int64),
+        np.asarray(cols[6], dtype=np.int64), np.asarray(cols[7], dtype=object),
+    )
+
+
+def vector_dim(coll: Collection, space: str) -> int:
+    row = coll.conn.execute("SELECT length(vector) FROM vectors WHERE space = ? LIMIT 1", (space,)).fetchone()
+    if row is None:
+        raise CollectionError(f"collection has no vectors in space '{space}'")
+    return int(row[0]) // 4
+
+
+def load_vector_index(coll: Collection, space: str, *, kind: str | None = None) -> VectorIndex:
+    """The vector index of `space`, from cache when it matches the database generation."""
+    folder = coll.root / "index" / space.replace("/", "_").replace(":", "_")
+    generation = coll.generation
+    stamp = folder / "generation.json"
+    if stamp.is_file():
+        try:
+            if json.loads(stamp.read_text()).get("generation") == generation:
+                return load_index(folder)
+        except (OSError, ValueError, CollectionError):
+            pass
+    index = build_vector_index(coll, space, kind=kind)
+    try:
+        index.save(folder)
+        atomic_write_bytes(stamp, json.dumps({"generation": generation}).encode())
+    except OSError:
+        pass  # a read-only collection still searches, just without the cache
+    return index
+
+
+def build_vector_index(coll: Collection, space: str, *, kind: str | None = None) -> VectorIndex:
+    dim = vector_dim(coll, space)
+    ids, vectors = coll.iter_vectors(space, dim)
+    index = make_index(dim, expected_size=len(ids), kind=kind)
+    if len(ids):
+        index.add(ids, vectors)
+    return index
+
+
+def load_class_scores(coll: Collection, table: SegmentTable, n_classes: int) -> np.ndarray | None:
+    """Class-major (n_classes, n_segments) float16 scores aligned with `table`, or None if absent."""
+    ids, matrix = coll.class_score_matrix(n_classes)
+    if len(ids) == 0:
+        return None
+    if len(ids) != len(table) or not np.array_equal(ids, table.ids):
+        full = np.zeros((n_classes, len(table)), dtype=np.float16)
+        full[:, table.positions(ids)] = matrix
+        return full
+    return matrix
+
+
+def load_sound_text_vectors(coll: Collection, table: SegmentTable, encoder: TextEncoder) -> np.ndarray:
+    """Text embedding of each segment's sound (rows aligned with `table`), cached per generation.
+
+    Returns: (n_segments, dim) float32; a sound with no words has a zero row.
+    """
+    path = coll.root / "index" / f"sound_text_{encoder.name}.npz"
+    generation = coll.generation
+    try:
+        with np.load(path) as cached:
+            if int(cached["generation"]) == generation:
+                return cached["vectors"]
+    except (OSError, ValueError, KeyError):
+        pass
+    rows = coll.conn.execute("SELECT id, text FROM sounds").fetchall()
+    texts = {sid: " ".join(t.replace("|", " ").split()) for sid, t in rows}
+    order = sorted(sid for sid in texts if texts[sid])
+    vecs = encoder.encode_text([texts[s] for s in order]) if order else np.zeros((0, encoder.dim), np.float32)
+    by_sound = dict(zip(order, range(len(order))))
+    out = np.zeros((len(table), encoder.dim), dtype=np.float32)
+    for pos, sid in enumerate(table.sound_ids):
+        row = by_sound.get(int(sid))
+        if row is not None:
+            out[pos] = vecs[row]
+    try:
+        buf = io.BytesIO()
+        np.savez(buf, generation=generation, vectors=out)
+        atomic_write_bytes(path, buf.getvalue())
+    except OSError:
+        pass
+    return out
