@@ -2,7 +2,8 @@
 
 Text search fuses three evidence sources into one score per segment, each scaled to [0, 1]:
 zero-shot AudioSet class scores (see zeroshot.py), pseudo-relevance feedback (the centroid of the
-best zero-shot segments searched in the acoustic space), and BM25 keyword hits on the sounds' own text.
+best zero-shot segments' class-score vectors), BM25 keyword hits on the sounds' own text, and the
+semantic similarity of the query to that text (and the joint space, when a trained model is attached).
 A file's score is the best of its segments; a hit is that file with its best segment's times.
 """
 
@@ -22,13 +23,14 @@ from soundseek.errors import QueryError
 from soundseek.searchstate import SegmentTable, load_class_scores, load_segment_table, load_vector_index
 from soundseek.segments import Span
 from soundseek.store import Collection
-from soundseek.zeroshot import ClassNameMatcher, score_segments
+from soundseek.zeroshot import ClassNameMatcher, log_scores, score_segments
 
 MAX_QUERY_CHARS = 500
 #: Weights of the evidence sources in text search (each source is first scaled to [0, 1]).
-FEEDBACK_WEIGHT = 0.7
+FEEDBACK_WEIGHT = 1.0
 KEYWORD_WEIGHT = 1.0
-FEEDBACK_TOP = 8
+FEEDBACK_TOP = 10
+FEEDBACK_POOL = 1000
 TEXT_SIMILARITY_WEIGHT = 1.0
 #: Cosine similarity between a query and a sound's words below which the words count as unrelated.
 TEXT_SIMILARITY_FLOOR = 0.3
@@ -84,9 +86,9 @@ class SearchEngine:
         self._text_encoder = text_encoder
         self._matcher: ClassNameMatcher | None = None
         self.class_names: list[str] | None = coll.meta("class_names")  # type: ignore[assignment]
-        self.class_scores = (
-            load_class_scores(coll, self.table, len(self.class_names)) if self.class_names else None
-        )
+        raw = load_class_scores(coll, self.table, len(self.class_names)) if self.class_names else None
+        #: Class-major (C, n) float16 log class scores (see zeroshot.log_scores), or None.
+        self.class_scores = None if raw is None else log_scores(raw).astype(np.float16)
         self._sound_text_vectors: np.ndarray | None = None
         self.joint_model = joint_model
         self.joint_index = None
@@ -151,16 +153,20 @@ class SearchEngine:
         return np.clip((sims - TEXT_SIMILARITY_FLOOR) / (1 - TEXT_SIMILARITY_FLOOR), 0, 1).astype(np.float32)
 
     def _feedback(self, first_pass: np.ndarray) -> np.ndarray:
-        """Pseudo-relevance feedback: similarity to the centroid of the best first-pass segments."""
-        if self.index is None or not first_pass.any():
-            return np.zeros_like(first_pass)
-        best = np.argsort(-first_pass)[:FEEDBACK_TOP]
-        centroid = l2_normalize(self._vectors(self.table.ids[best]).mean(axis=0))
-        k = min(len(self.table), max(200, len(self.table) // 10))
-        sims, ids = self.index.search(centroid[None, :], k)
+        """Pseudo-relevance feedback in class-score space, over the best FEEDBACK_POOL candidates.
+
+        The centroid of the FEEDBACK_TOP best first-pass segments' (L2-normalized) log class-score
+        vectors is compared, by cosine, with every candidate's vector. Returns: (n,) in [0, 1].
+        """
         out = np.zeros_like(first_pass)
-        ok = ids[0] >= 0
-        out[self.table.positions(ids[0][ok])] = np.maximum(sims[0][ok], 0)
+        if self.class_scores is None or not first_pass.any():
+            return out
+        pool = min(len(first_pass), FEEDBACK_POOL)
+        cand = np.argpartition(-first_pass, pool - 1)[:pool] if pool < len(first_pass) else np.arange(len(first_pass))
+        cand = cand[np.argsort(-first_pass[cand], kind="stable")]
+        x = l2_normalize(self.class_scores[:, cand].astype(np.float32).T)
+        centroid = l2_normalize(x[:FEEDBACK_TOP].mean(axis=0))
+        out[cand] = np.maximum(x @ centroid, 0)
         return _unit(out)
 
     def _vectors(self, segment_ids: np.ndarray) -> np.ndarray:

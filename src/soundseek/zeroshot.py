@@ -1,9 +1,10 @@
 """Zero-shot text -> audio through AudioSet class names (no training).
 
-The query and the 521 class names are embedded with a sentence encoder. The classes most similar to
-the query get weights w_c = softmax(sim_c / T) over the top `n_classes`, and a segment scores
-sum_c w_c * p_c(segment), where p_c is YAMNet's class probability. Words that are no class name
-("house", "thunderstorm", "someone typing on a laptop") still land near related classes.
+The query and the AudioSet class names are embedded with a sentence encoder as "the sound of ...".
+A class name with alternatives ("Cattle, bovinae") is matched by the best of its full name and each
+alternative. The `n_classes` most similar classes get weights w_c = softmax(sim_c / T), and a segment
+scores sum_c w_c * log(1 + p_c / eps), where p_c is YAMNet's class probability: the log spreads out
+the small probabilities where most of the ranking happens.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ import numpy as np
 
 from soundseek.encoders import TextEncoder
 
+#: Probability floor of the log transform of class scores.
+SCORE_EPS = 1e-3
+
 
 @dataclass(frozen=True)
 class ZeroShotConfig:
     n_classes: int = 5
     temperature: float = 0.05
+    template: str = "the sound of {}"
 
 
 class ClassNameMatcher:
@@ -28,30 +33,41 @@ class ClassNameMatcher:
         self.class_names = class_names
         self.config = config or ZeroShotConfig()
         self.text_encoder = text_encoder
-        self.class_vectors = text_encoder.encode_text([_phrase(n) for n in class_names])
+        phrases, owners = [], []
+        for i, name in enumerate(class_names):
+            for alt in dict.fromkeys([name] + [a.strip() for a in name.split(",") if a.strip()]):
+                phrases.append(self.config.template.format(alt))
+                owners.append(i)
+        self._phrase_vectors = text_encoder.encode_text(phrases)
+        self._owners = np.asarray(owners, dtype=np.int64)
+
+    def similarities(self, query: str) -> np.ndarray:
+        """Cosine similarity of the query to each class (best over its alternatives). Returns (C,)."""
+        q = self.text_encoder.encode_text([self.config.template.format(query)])[0]
+        sims = np.full(len(self.class_names), -1.0, dtype=np.float32)
+        np.maximum.at(sims, self._owners, self._phrase_vectors @ q)
+        return sims
 
     def weights(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """Top classes for `query`. Returns: class indices (m,) int64, weights (m,) float32 summing to 1."""
-        q = self.text_encoder.encode_text([query])[0]
-        sims = self.class_vectors @ q
+        sims = self.similarities(query)
         top = np.argsort(-sims)[: self.config.n_classes]
-        logits = (sims[top] - sims[top[0]]) / self.config.temperature
-        w = np.exp(logits)
+        w = np.exp((sims[top] - sims[top[0]]) / self.config.temperature)
         return top.astype(np.int64), (w / w.sum()).astype(np.float32)
 
     def similar_classes(self, query: str, k: int = 5) -> list[tuple[str, float]]:
-        q = self.text_encoder.encode_text([query])[0]
-        sims = self.class_vectors @ q
+        sims = self.similarities(query)
         return [(self.class_names[i], float(sims[i])) for i in np.argsort(-sims)[:k]]
 
 
+def log_scores(probabilities: np.ndarray) -> np.ndarray:
+    """The log transform applied to class probabilities before weighting: log(1 + p / eps)."""
+    return np.log1p(np.asarray(probabilities, dtype=np.float32) / SCORE_EPS)
+
+
 def score_segments(class_scores: np.ndarray, classes: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted sum of the chosen class rows of a class-major (C, n) score matrix. Returns: (n,) float32."""
+    """Weighted sum of chosen rows of a class-major (C, n) matrix of log scores. Returns: (n,) float32."""
     out = np.zeros(class_scores.shape[1], dtype=np.float32)
     for c, w in zip(classes, weights):
         out += w * class_scores[c].astype(np.float32)
     return out
-
-
-def _phrase(class_name: str) -> str:
-    return class_name.replace("_", " ")

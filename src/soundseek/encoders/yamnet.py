@@ -2,7 +2,8 @@
 
 YAMNet frames a 16 kHz waveform into 0.96 s windows every 0.48 s and returns, per frame, 521 class
 probabilities and a 1024-d embedding. A segment's vector is the mean of the embeddings of the frames
-whose centre lies in it (then L2-normalized); its class scores are the mean of those frames' scores.
+whose centre lies in it (then L2-normalized); its class scores are, per class, the mean of the three
+highest frame scores among those frames.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from soundseek.segments import Span, frames_in_span
 
 FRAME_SECONDS = 0.96
 HOP_SECONDS = 0.48
+#: A segment's class score is the mean of its SCORE_POOL_TOP highest frame scores (brief events
+#: such as a door creak in a 5 s segment are not diluted by the quiet frames around them).
+SCORE_POOL_TOP = 3
 #: The longest chunk given to the interpreter at once (bounded memory for hour-long files).
 CHUNK_FRAMES = 1024
 
@@ -92,7 +96,7 @@ class YamnetEncoder:
         emb, scores, times = self.frames(waveform)
         idx = [frames_in_span(times, span) for span in spans]
         vectors = np.stack([emb[i].mean(axis=0) for i in idx])
-        class_scores = np.stack([scores[i].mean(axis=0) for i in idx]).astype(np.float32)
+        class_scores = np.stack([_top_mean(scores[i], SCORE_POOL_TOP) for i in idx]).astype(np.float32)
         return SegmentEmbeddings(l2_normalize(vectors), class_scores)
 
     def _run(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,3 +110,10 @@ class YamnetEncoder:
             self._interpreter.get_tensor(self._embeddings).copy(),
             self._interpreter.get_tensor(self._scores).copy(),
         )
+
+
+def _top_mean(scores: np.ndarray, k: int) -> np.ndarray:
+    """Per column, the mean of the k largest values. scores: (n_frames, n_classes) -> (n_classes,)."""
+    if len(scores) <= k:
+        return scores.mean(axis=0)
+    return np.partition(scores, len(scores) - k, axis=0)[-k:].mean(axis=0)

@@ -14,6 +14,9 @@ from soundseek.errors import CollectionError
 #: Collections with more vectors than this use the approximate (HNSW) backend by default.
 ANN_THRESHOLD = 50_000
 
+#: Every backend `make_index` and `load_index` know.
+INDEX_KINDS = ("exact", "hnsw", "ivfpq", "lsh")
+
 
 @runtime_checkable
 class VectorIndex(Protocol):
@@ -51,7 +54,13 @@ def make_index(dim: int, *, expected_size: int = 0, kind: str | None = None) -> 
     if kind == "hnsw":
         from soundseek.vindex.hnsw import HnswIndex
         return HnswIndex(dim)
-    raise CollectionError(f"unknown vector index kind '{kind}' (known: exact, hnsw)")
+    if kind == "ivfpq":
+        from soundseek.vindex.ivfpq import IvfPqIndex
+        return IvfPqIndex(dim)
+    if kind == "lsh":
+        from soundseek.vindex.lsh import LshIndex
+        return LshIndex(dim)
+    raise CollectionError(f"unknown vector index kind '{kind}' (known: {', '.join(INDEX_KINDS)})")
 
 
 def load_index(path: Path) -> VectorIndex:
@@ -67,6 +76,12 @@ def load_index(path: Path) -> VectorIndex:
     if kind == "hnsw":
         from soundseek.vindex.hnsw import HnswIndex
         return HnswIndex.load(Path(path))
+    if kind == "ivfpq":
+        from soundseek.vindex.ivfpq import IvfPqIndex
+        return IvfPqIndex.load(Path(path))
+    if kind == "lsh":
+        from soundseek.vindex.lsh import LshIndex
+        return LshIndex.load(Path(path))
     raise CollectionError(f"vector index at {path} has unknown kind {kind!r}")
 
 
