@@ -2,7 +2,7 @@
 
 AudioSet tags are YAMNet's mean class probabilities over the file. Collection words come from the
 sound's nearest neighbours in the collection: each neighbour votes for the words of its text with
-its cosine similarity, and a word's score is its votes divided by the sum of all similarities.
+weight 1/rank (the nearest counts most), and a word's score is its votes divided by the sum of weights.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def collection_words(engine: SearchEngine, vector: np.ndarray, *, exclude: str, 
     hits = engine.search_vector(vector, top=NEIGHBOURS, exclude_path=exclude)
     votes: dict[str, float] = defaultdict(float)
     total = 0.0
-    for hit in hits:
-        weight = max(hit.score, 0.0)
+    for rank, hit in enumerate(hits, 1):
+        weight = 1.0 / rank
         total += weight
         for word in set(tokenize(hit.text)):
             if len(word) > 2 and word not in STOPWORDS and not word.isdigit():

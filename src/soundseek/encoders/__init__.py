@@ -49,12 +49,19 @@ def _glove(cfg: Any) -> TextEncoder:
     return GloveEncoder(cfg)
 
 
+def _ssl(cfg: Any) -> AudioEncoder:
+    from soundseek.ssl.encoder import SslEncoder
+    return SslEncoder(cfg)
+
+
 def _audio_registry() -> dict[str, Registration]:
     from soundseek.encoders.mfcc import MfccConfig
     from soundseek.encoders.yamnet import YamnetConfig
+    from soundseek.ssl.encoder import SslConfig
     return {
         "mfcc": Registration(MfccConfig, _mfcc),
         "yamnet": Registration(YamnetConfig, _yamnet),
+        "ssl": Registration(SslConfig, _ssl),
     }
 
 
@@ -66,7 +73,7 @@ def _text_registry() -> dict[str, Registration]:
     }
 
 
-AUDIO_ENCODERS = ("yamnet", "mfcc")
+AUDIO_ENCODERS = ("yamnet", "mfcc", "ssl")
 TEXT_ENCODERS = ("minilm", "glove")
 
 

@@ -1,0 +1,67 @@
+"""`soundseek serve`: the HTTP API and web page over one collection (loopback by default)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve the HTTP API and the web page for a collection")
+    p.add_argument("--collection", type=Path, help="collection directory (default: $SOUNDSEEK_HOME/collection)")
+    p.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default 127.0.0.1; others print a warning)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
+    p.add_argument("--token", help="require this API token on /api routes (or set SOUNDSEEK_API_TOKEN)")
+    p.add_argument("--model", type=Path, help="a trained joint model directory")
+    p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest query upload (MB, default 20)")
+    p.add_argument("--max-upload-seconds", type=float, default=60.0, help="longest query upload (s, default 60)")
+    p.add_argument("--no-cache", action="store_true", help="do not cache search results")
+    p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=cmd_serve)
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and 'localhost'."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    from soundseek.commands.core import resolve_collection
+    from soundseek.server import create_app
+
+    token = args.token or os.environ.get("SOUNDSEEK_API_TOKEN") or None
+    if not is_loopback(args.host):
+        print(f"soundseek: warning: binding {args.host} makes the collection reachable from other machines"
+              + ("" if token else "; anyone who can reach it can search and download your sounds (set --token)"),
+              file=sys.stderr)
+    root = resolve_collection(args.collection)
+    app = create_app(root, token=token, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+                     max_upload_seconds=args.max_upload_seconds, cache_size=0 if args.no_cache else 1024,
+                     model_dir=args.model)
+    app.state.soundseek.warm()
+    return _run(app, args.host, args.port, args.log_level)
+
+
+def _run(app, host: str, port: int, log_level: str) -> int:  # type: ignore[no-untyped-def]
+    try:
+        import uvicorn
+    except ImportError as exc:
+        from soundseek.errors import MissingExtraError
+
+        raise MissingExtraError("serve", "uvicorn") from exc
+    shown = f"[{host}]" if ":" in host else host
+    print(f"soundseek: serving on http://{shown}:{port}/  (API docs at /docs; Ctrl+C stops)", file=sys.stderr)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level in ("info", "debug"))
+    return 0

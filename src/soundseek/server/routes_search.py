@@ -1,0 +1,130 @@
+"""Search endpoints: text, audio upload, more like this (a sound or one segment of it), describe."""
+
+from __future__ import annotations
+
+from typing import Annotated, Callable
+
+import numpy as np
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+
+from soundseek.encoders.base import l2_normalize
+from soundseek.search import Filters, Hit
+from soundseek.server.schemas import DescribeResponse, FiltersModel, SearchRequest, SearchResponse
+from soundseek.server.state import MAX_OFFSET, MAX_TOP, ServerState
+from soundseek.server.uploads import saved_upload
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+Top = Annotated[int, Query(ge=1, le=MAX_TOP, description="results per page")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="results to skip (pagination)")]
+
+
+def state_of(request: Request) -> ServerState:
+    return request.app.state.soundseek  # type: ignore[no-any-return]
+
+
+State = Annotated[ServerState, Depends(state_of)]
+
+
+def query_filters(
+    min_duration: Annotated[float | None, Query(ge=0)] = None,
+    max_duration: Annotated[float | None, Query(ge=0)] = None,
+    sample_rate: Annotated[int | None, Query(gt=0, le=1_000_000)] = None,
+    channels: Annotated[int | None, Query(gt=0, le=64)] = None,
+    tag: Annotated[str | None, Query(max_length=200)] = None,
+    path_glob: Annotated[str | None, Query(max_length=500, description="e.g. '*/rain/*'")] = None,
+) -> FiltersModel:
+    return FiltersModel(min_duration=min_duration, max_duration=max_duration, sample_rate=sample_rate,
+                        channels=channels, tag=tag, path_glob=path_glob)
+
+
+QueryFilters = Annotated[FiltersModel, Depends(query_filters)]
+
+
+def page(kind: str, query: str | None, hits: list[Hit], *, top: int, offset: int) -> SearchResponse:
+    """A response page; `next_offset` is set when the page is full (there may be more)."""
+    return SearchResponse.model_validate({
+        "kind": kind, "query": query, "top": top, "offset": offset,
+        "next_offset": offset + top if len(hits) == top else None,
+        "hits": [h.to_dict() for h in hits],
+    })
+
+
+def text_page(state: ServerState, query: str, filters: Filters, *, top: int, offset: int) -> SearchResponse:
+    key = ("text", query.strip(), filters, top, offset)
+    hits = state.cached_search(key, lambda: state.engine.search_text(query, top=top, offset=offset, filters=filters))
+    return page("text", query, hits, top=top, offset=offset)
+
+
+@router.get("/search", response_model=SearchResponse, summary="Text search")
+def search_get(state: State, filters: QueryFilters,
+               q: Annotated[str, Query(min_length=1, max_length=500, description="words, e.g. 'dog barking'")],
+               top: Top = 10, offset: Offset = 0) -> SearchResponse:
+    """Rank sounds for a text query (the same scoring and hit schema as `soundseek search --json`)."""
+    return text_page(state, q, filters.to_filters(), top=top, offset=offset)
+
+
+@router.post("/search", response_model=SearchResponse, summary="Text search (JSON body)")
+def search_post(state: State, body: SearchRequest) -> SearchResponse:
+    return text_page(state, body.query, body.filters.to_filters(), top=body.top, offset=body.offset)
+
+
+@router.post("/search/audio", response_model=SearchResponse, summary="Search by an example sound (upload)")
+def search_audio(state: State, filters: QueryFilters,
+                 file: Annotated[UploadFile, File(description="any format the indexer reads (WAV, FLAC, OGG, MP3, ...)")],
+                 start: Annotated[float | None, Form(ge=0)] = None, end: Annotated[float | None, Form(gt=0)] = None,
+                 top: Top = 10, offset: Offset = 0) -> SearchResponse:
+    """Nearest sounds to the uploaded one (or its [start, end] part). Size and duration are capped."""
+    cfg = state.config
+    with saved_upload(file, max_bytes=cfg.max_upload_bytes, max_seconds=cfg.max_upload_seconds) as path:
+        hits = state.locked(lambda: state.engine.search_audio(
+            path, start=start, end=end, top=top, offset=offset, filters=filters.to_filters()))
+    return page("audio", file.filename, hits, top=top, offset=offset)
+
+
+@router.get("/segments/{segment_id}/similar", response_model=SearchResponse, summary="More like this segment")
+def similar_segment(state: State, segment_id: int, filters: QueryFilters,
+                    top: Top = 10, offset: Offset = 0) -> SearchResponse:
+    """Nearest sounds to one indexed segment, leaving out its own sound."""
+    if not state.locked(lambda: state.engine.coll.segments([segment_id])):
+        raise HTTPException(404, f"no segment with id {segment_id}")
+    f = filters.to_filters()
+    hits = state.cached_search(("segment", segment_id, f, top, offset),
+                               lambda: state.engine.more_like_this(segment_id, top=top, offset=offset, filters=f))
+    return page("similar", f"segment {segment_id}", hits, top=top, offset=offset)
+
+
+@router.get("/sounds/{sound_id}/similar", response_model=SearchResponse, summary="More like this sound")
+def similar_sound(state: State, sound_id: int, filters: QueryFilters,
+                  top: Top = 10, offset: Offset = 0) -> SearchResponse:
+    """Nearest sounds to a whole indexed sound (the mean of its segments' vectors), leaving it out."""
+    f = filters.to_filters()
+    hits = state.cached_search(("sound", sound_id, f, top, offset),
+                               lambda: _similar_to_sound(state, sound_id, top=top, offset=offset, filters=f))
+    return page("similar", f"sound {sound_id}", hits, top=top, offset=offset)
+
+
+def _similar_to_sound(state: ServerState, sound_id: int, *, top: int, offset: int, filters: Filters) -> list[Hit]:
+    engine = state.engine
+    sound = engine.coll.sound(sound_id)
+    if sound is None:
+        raise HTTPException(404, f"no sound with id {sound_id}")
+    seg_ids = engine.coll.segment_ids_of_sound(sound_id)
+    if not seg_ids:
+        return []
+    vectors = engine.coll.vectors_for(engine.space, seg_ids)
+    centroid = l2_normalize(np.asarray(vectors, dtype=np.float32).mean(axis=0))
+    return engine.search_vector(centroid, top=top, offset=offset, filters=filters, exclude_path=sound.path)
+
+
+@router.post("/describe", response_model=DescribeResponse, summary="Suggest tags and words for a sound")
+def describe_upload(state: State, file: Annotated[UploadFile, File()],
+                    top: Annotated[int, Query(ge=1, le=50)] = 10) -> DescribeResponse:
+    """Audio -> text: AudioSet tags (YAMNet collections), the joint model's labels, neighbours' words."""
+    from soundseek.describe import describe
+
+    cfg = state.config
+    with saved_upload(file, max_bytes=cfg.max_upload_bytes, max_seconds=cfg.max_upload_seconds) as path:
+        run: Callable[[], list] = lambda: describe(state.engine, path, top=top)  # noqa: E731
+        suggestions = state.locked(run)
+    return DescribeResponse.model_validate({"suggestions": [s.to_dict() for s in suggestions]})

@@ -1,0 +1,111 @@
+"""What one server process holds: the search engine, a lock serializing access to it, limits, caches.
+
+The engine and the collection share one SQLite connection and encoders that are not thread-safe, so every
+call into them goes through `ServerState.locked` (FastAPI runs plain `def` endpoints in a thread pool).
+Search results are cached per request (an LRU keyed by the query, filters, page and the collection
+generation the engine was built from); `cache_size=0` turns the cache off.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Hashable, TypeVar
+
+from soundseek.search import SearchEngine
+
+T = TypeVar("T")
+
+#: Default upload limits: 20 MB and 60 s of audio.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_SECONDS = 60.0
+#: Results per page at most, and the deepest offset a client may ask for.
+MAX_TOP = 100
+MAX_OFFSET = 10_000
+CACHE_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Settings of one server (see `create_app`)."""
+
+    collection_dir: Path
+    token: str | None = None
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    max_upload_seconds: float = MAX_UPLOAD_SECONDS
+    cache_size: int = CACHE_SIZE
+    model_dir: Path | None = None
+
+
+class LruCache:
+    """A small thread-safe LRU mapping; counts hits and misses for the health endpoint."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
+        if self.size <= 0:
+            return compute()
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]  # type: ignore[no-any-return]
+            self.misses += 1
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def stats(self) -> dict[str, int]:
+        return {"size": len(self._items), "capacity": self.size, "hits": self.hits, "misses": self.misses}
+
+
+@dataclass
+class ServerState:
+    """The engine of one collection plus everything requests share."""
+
+    config: ServerConfig
+    engine: SearchEngine
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    results: LruCache = field(init=False)
+    waveforms: LruCache = field(init=False)
+    generation: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.results = LruCache(self.config.cache_size)
+        self.waveforms = LruCache(256)
+        self.generation = self.engine.coll.generation
+
+    def locked(self, fn: Callable[[], T]) -> T:
+        """Run `fn` while holding the engine lock."""
+        with self.lock:
+            return fn()
+
+    def cached_search(self, key: tuple, fn: Callable[[], T]) -> T:
+        """`fn()` under the lock, memoized by `key` (plus the engine's collection generation)."""
+        return self.results.get_or_compute((self.generation, *key), lambda: self.locked(fn))
+
+    def warm(self) -> None:
+        """Load the lazily built parts of the engine (text encoder, caches) before the first request."""
+        from soundseek.errors import SoundseekError
+
+        try:
+            self.locked(lambda: self.engine.search_text("warm up", top=1))
+        except SoundseekError:
+            pass
+
+
+def open_state(config: ServerConfig) -> ServerState:
+    """Open the collection and build its engine (with the joint model when the collection has one)."""
+    from soundseek.commands.core import open_engine
+
+    return ServerState(config, open_engine(config.collection_dir, config.model_dir))
