@@ -20,10 +20,10 @@ import numpy as np
 from soundseek.encoders import AudioEncoder, TextEncoder, build_audio_encoder, build_text_encoder
 from soundseek.encoders.base import l2_normalize
 from soundseek.errors import QueryError
-from soundseek.searchstate import SegmentTable, load_class_scores, load_segment_table, load_vector_index
+from soundseek.searchstate import SearchState, SegmentTable, load_search_state
 from soundseek.segments import Span
 from soundseek.store import Collection
-from soundseek.zeroshot import ClassNameMatcher, log_scores, score_segments
+from soundseek.zeroshot import QUERY_TEMPLATE, ClassNameMatcher, ZeroShotConfig, score_segments
 
 MAX_QUERY_CHARS = 500
 #: Weights of the evidence sources in text search (each source is first scaled to [0, 1]).
@@ -77,19 +77,21 @@ class SearchEngine:
     """Everything needed to answer queries on one collection; build once, query many times."""
 
     def __init__(self, coll: Collection, *, text_encoder: TextEncoder | None = None,
-                 audio_encoder: AudioEncoder | None = None, joint_model: Any = None) -> None:
+                 audio_encoder: AudioEncoder | None = None, joint_model: Any = None,
+                 state: SearchState | None = None) -> None:
         self.coll = coll
-        self.table: SegmentTable = load_segment_table(coll)
         self.space = coll.audio_encoder
-        self.index = load_vector_index(coll, self.space) if len(self.table) else None
+        self.class_names: list[str] | None = coll.meta("class_names")  # type: ignore[assignment]
+        state = state or load_search_state(coll, self.space, self.class_names)
+        self.table: SegmentTable = state.table
+        self.index = state.index
+        #: Class-major (C, n) float16 log class scores (see zeroshot.log_scores), or None.
+        self.class_scores = state.log_class_scores
         self._audio_encoder = audio_encoder
         self._text_encoder = text_encoder
         self._matcher: ClassNameMatcher | None = None
-        self.class_names: list[str] | None = coll.meta("class_names")  # type: ignore[assignment]
-        raw = load_class_scores(coll, self.table, len(self.class_names)) if self.class_names else None
-        #: Class-major (C, n) float16 log class scores (see zeroshot.log_scores), or None.
-        self.class_scores = None if raw is None else log_scores(raw).astype(np.float16)
         self._sound_text_vectors: np.ndarray | None = None
+        self._has_sound_text = False
         self.joint_model = joint_model
         self.joint_index = None
         if joint_model is not None and len(self.table):
@@ -112,7 +114,7 @@ class SearchEngine:
     @property
     def matcher(self) -> ClassNameMatcher | None:
         if self._matcher is None and self.class_names:
-            self._matcher = ClassNameMatcher(self.class_names, self.text_encoder)
+            self._matcher = ClassNameMatcher(self.class_names, self.text_encoder, ZeroShotConfig(template=QUERY_TEMPLATE))
         return self._matcher
 
     # -- text -> audio -------------------------------------------------------------------------
@@ -129,8 +131,9 @@ class SearchEngine:
         total = np.zeros(n, dtype=np.float32)
         if n == 0:
             return total
+        templated, plain = self.query_vectors(query)
         if self.class_scores is not None and self.matcher is not None:
-            classes, weights = self.matcher.weights(query)
+            classes, weights = self.matcher.weights(templated)
             zs = _unit(score_segments(self.class_scores, classes, weights))
             total += zs
             total += FEEDBACK_WEIGHT * self._feedback(zs)
@@ -138,19 +141,26 @@ class SearchEngine:
             from soundseek.joint_search import joint_text_scores
             total += _unit(joint_text_scores(self.joint_model, self.joint_index, self.table, query))
         total += KEYWORD_WEIGHT * self._keyword_scores(query)
-        total += TEXT_SIMILARITY_WEIGHT * self._text_similarity(query)
+        total += TEXT_SIMILARITY_WEIGHT * self._text_similarity(plain)
         return total
 
-    def _text_similarity(self, query: str) -> np.ndarray:
+    def query_vectors(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """The query embedded as "the sound of <query>" (to match class names) and as it is (to match
+        the sounds' own words), in one encoder call. Returns two (dim,) vectors."""
+        vectors = self.text_encoder.encode_text([QUERY_TEMPLATE.format(query), query])
+        return vectors[0], vectors[1]
+
+    def _text_similarity(self, qvec: np.ndarray) -> np.ndarray:
         """Semantic match of the query with each sound's own words (MiniLM cosine above a floor)."""
         if self._sound_text_vectors is None:
             from soundseek.searchstate import load_sound_text_vectors
             self._sound_text_vectors = load_sound_text_vectors(self.coll, self.table, self.text_encoder)
-        if not self._sound_text_vectors.any():
+            self._has_sound_text = bool(self._sound_text_vectors.any())
+        if not self._has_sound_text:
             return np.zeros(len(self.table), dtype=np.float32)
-        q = self.text_encoder.encode_text([query])[0]
-        sims = self._sound_text_vectors @ q
-        return np.clip((sims - TEXT_SIMILARITY_FLOOR) / (1 - TEXT_SIMILARITY_FLOOR), 0, 1).astype(np.float32)
+        sims = self._sound_text_vectors @ qvec
+        per_sound = np.clip((sims - TEXT_SIMILARITY_FLOOR) / (1 - TEXT_SIMILARITY_FLOOR), 0, 1)
+        return self.table.per_sound_to_segments(per_sound.astype(np.float32))
 
     def _feedback(self, first_pass: np.ndarray) -> np.ndarray:
         """Pseudo-relevance feedback in class-score space, over the best FEEDBACK_POOL candidates.
@@ -179,10 +189,13 @@ class SearchEngine:
         hits = self.coll.keyword_search(_fts_query(query))
         out = np.zeros(len(self.table), dtype=np.float32)
         if hits:
-            by_sound = dict(hits)
-            best = max(by_sound.values()) or 1.0
-            values = np.asarray([by_sound.get(int(s), 0.0) for s in self.table.sound_ids], dtype=np.float32)
-            out = values / best
+            ids = np.asarray([h[0] for h in hits], dtype=np.int64)
+            vals = np.asarray([h[1] for h in hits], dtype=np.float32)
+            rows = np.searchsorted(self.table.sounds, ids)
+            ok = (rows < len(self.table.sounds)) & (self.table.sounds[np.minimum(rows, len(self.table.sounds) - 1)] == ids)
+            per_sound = np.zeros(len(self.table.sounds), dtype=np.float32)
+            per_sound[rows[ok]] = vals[ok] / (vals.max() or 1.0)
+            out = self.table.per_sound_to_segments(per_sound)
         return out
 
     # -- audio -> audio ------------------------------------------------------------------------
@@ -231,16 +244,14 @@ class SearchEngine:
         scores = scores.astype(np.float32, copy=True)
         if filters and filters.active():
             scores[~self._filter_mask(filters)] = -np.inf
-        order = np.argsort(-scores, kind="stable")
-        chosen: list[int] = []
-        seen: set[int] = set()
-        for pos in order:
-            if not np.isfinite(scores[pos]) or len(chosen) >= top + offset:
+        want = top + offset
+        pool = min(len(scores), max(64, want * 8))
+        while True:
+            order = _top_order(scores, pool)
+            chosen = _best_per_sound(order, scores, self.table.sound_ids, want)
+            if len(chosen) >= want or pool >= len(scores) or not np.isfinite(scores[order[-1]]):
                 break
-            sound = int(self.table.sound_ids[pos])
-            if sound not in seen:
-                seen.add(sound)
-                chosen.append(int(pos))
+            pool = min(len(scores), pool * 4)
         return self._hits(chosen[offset:], scores)
 
     def _hits(self, positions: list[int], scores: np.ndarray) -> list[Hit]:
@@ -249,7 +260,9 @@ class SearchEngine:
         tags = self.coll.tags_of(seg_ids)
         hits = []
         for pos, seg_id in zip(positions, seg_ids):
-            rec = records[seg_id]
+            rec = records.get(seg_id)
+            if rec is None:  # deleted since the engine was built
+                continue
             hits.append(Hit(rec.sound.path, rec.start, rec.end, float(scores[pos]),
                             [t for t, _ in tags.get(seg_id, [])], rec.sound.text, rec.sound.id, seg_id,
                             rec.sound.duration))
@@ -276,6 +289,29 @@ class SearchEngine:
             tagged[t.positions(ids[np.isin(ids, t.ids)])] = True
             mask &= tagged
         return mask
+
+
+def _top_order(scores: np.ndarray, pool: int) -> np.ndarray:
+    """Positions of the `pool` highest scores, best first (argpartition, then sort of the pool only)."""
+    if pool < len(scores):
+        part = np.argpartition(-scores, pool - 1)[:pool]
+    else:
+        part = np.arange(len(scores))
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+def _best_per_sound(order: np.ndarray, scores: np.ndarray, sound_ids: np.ndarray, want: int) -> list[int]:
+    """The first `want` positions in `order` that belong to distinct sounds and have finite scores."""
+    chosen: list[int] = []
+    seen: set[int] = set()
+    for pos in order:
+        if not np.isfinite(scores[pos]) or len(chosen) >= want:
+            break
+        sound = int(sound_ids[pos])
+        if sound not in seen:
+            seen.add(sound)
+            chosen.append(int(pos))
+    return chosen
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -31,12 +31,39 @@ class SegmentTable:
     channels: np.ndarray     # (n,) int64
     paths: np.ndarray        # (n,) object, the sound's path
 
+    def __post_init__(self) -> None:
+        #: Sorted distinct sound ids, and each segment's row in that array.
+        self.sounds, self.sound_rows = np.unique(self.sound_ids, return_inverse=True)
+
     def __len__(self) -> int:
         return len(self.ids)
+
+    def per_sound_to_segments(self, values: np.ndarray) -> np.ndarray:
+        """Broadcast one value per distinct sound (aligned with `sounds`) to every segment."""
+        return values[self.sound_rows]
 
     def positions(self, segment_ids: np.ndarray) -> np.ndarray:
         """Row of each segment id (ids must exist). Returns: (k,) int64."""
         return np.searchsorted(self.ids, segment_ids)
+
+
+@dataclass
+class SearchState:
+    """What a SearchEngine holds in memory: the segment table, the acoustic index, log class scores."""
+
+    table: SegmentTable
+    index: VectorIndex | None
+    log_class_scores: np.ndarray | None  # (C, n) float16, aligned with table, or None
+
+
+def load_search_state(coll: Collection, space: str, class_names: list[str] | None) -> SearchState:
+    """Load (or rebuild from the database) everything a search needs."""
+    from soundseek.zeroshot import log_scores
+
+    table = load_segment_table(coll)
+    index = load_vector_index(coll, space) if len(table) else None
+    raw = load_class_scores(coll, table, len(class_names)) if class_names else None
+    return SearchState(table, index, None if raw is None else log_scores(raw).astype(np.float16))
 
 
 def load_segment_table(coll: Collection) -> SegmentTable:
@@ -102,28 +129,24 @@ def load_class_scores(coll: Collection, table: SegmentTable, n_classes: int) -> 
 
 
 def load_sound_text_vectors(coll: Collection, table: SegmentTable, encoder: TextEncoder) -> np.ndarray:
-    """Text embedding of each segment's sound (rows aligned with `table`), cached per generation.
+    """Text embedding of each distinct sound's words (rows aligned with `table.sounds`), cached per generation.
 
-    Returns: (n_segments, dim) float32; a sound with no words has a zero row.
+    Returns: (n_sounds, dim) float32; a sound with no words has a zero row.
     """
-    path = coll.root / "index" / f"sound_text_{encoder.name}.npz"
+    path = coll.root / "index" / f"sound_text_{encoder.name}_v2.npz"
     generation = coll.generation
     try:
         with np.load(path) as cached:
-            if int(cached["generation"]) == generation:
+            if int(cached["generation"]) == generation and len(cached["vectors"]) == len(table.sounds):
                 return cached["vectors"]
     except (OSError, ValueError, KeyError):
         pass
-    rows = coll.conn.execute("SELECT id, text FROM sounds").fetchall()
-    texts = {sid: " ".join(t.replace("|", " ").split()) for sid, t in rows}
-    order = sorted(sid for sid in texts if texts[sid])
-    vecs = encoder.encode_text([texts[s] for s in order]) if order else np.zeros((0, encoder.dim), np.float32)
-    by_sound = dict(zip(order, range(len(order))))
-    out = np.zeros((len(table), encoder.dim), dtype=np.float32)
-    for pos, sid in enumerate(table.sound_ids):
-        row = by_sound.get(int(sid))
-        if row is not None:
-            out[pos] = vecs[row]
+    texts = dict(coll.conn.execute("SELECT id, text FROM sounds").fetchall())
+    out = np.zeros((len(table.sounds), encoder.dim), dtype=np.float32)
+    rows = [i for i, sid in enumerate(table.sounds) if texts.get(int(sid))]
+    if rows:
+        words = [" ".join(texts[int(table.sounds[i])].replace("|", " ").split()) for i in rows]
+        out[rows] = encoder.encode_text(words)
     try:
         buf = io.BytesIO()
         np.savez(buf, generation=generation, vectors=out)

@@ -15,6 +15,8 @@ import numpy as np
 
 from soundseek.encoders import TextEncoder
 
+#: How queries, class names and the sounds' own words are phrased before embedding.
+QUERY_TEMPLATE = "the sound of {}"
 #: Probability floor of the log transform of class scores.
 SCORE_EPS = 1e-3
 
@@ -23,7 +25,7 @@ SCORE_EPS = 1e-3
 class ZeroShotConfig:
     n_classes: int = 5
     temperature: float = 0.05
-    template: str = "the sound of {}"
+    template: str = QUERY_TEMPLATE
 
 
 class ClassNameMatcher:
@@ -41,14 +43,18 @@ class ClassNameMatcher:
         self._phrase_vectors = text_encoder.encode_text(phrases)
         self._owners = np.asarray(owners, dtype=np.int64)
 
-    def similarities(self, query: str) -> np.ndarray:
-        """Cosine similarity of the query to each class (best over its alternatives). Returns (C,)."""
-        q = self.text_encoder.encode_text([self.config.template.format(query)])[0]
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query embedded in the same template as the class names. Returns (dim,)."""
+        return self.text_encoder.encode_text([self.config.template.format(query)])[0]
+
+    def similarities(self, query: str | np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query (text or its query_vector) to each class, best over alternatives. Returns (C,)."""
+        q = self.query_vector(query) if isinstance(query, str) else query
         sims = np.full(len(self.class_names), -1.0, dtype=np.float32)
         np.maximum.at(sims, self._owners, self._phrase_vectors @ q)
         return sims
 
-    def weights(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+    def weights(self, query: str | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Top classes for `query`. Returns: class indices (m,) int64, weights (m,) float32 summing to 1."""
         sims = self.similarities(query)
         top = np.argsort(-sims)[: self.config.n_classes]

@@ -20,8 +20,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from soundseek.errors import AudioError, CollectionError, QueryError, SoundseekError
+from soundseek.search import SearchEngine
 from soundseek.server.state import CACHE_SIZE, MAX_UPLOAD_BYTES, MAX_UPLOAD_SECONDS, ServerConfig, ServerState, open_state
-from soundseek.server.uploads import MULTIPART_SLACK
+from soundseek.server.uploads import BodyLimitMiddleware
 
 log = logging.getLogger("soundseek.server")
 
@@ -38,22 +39,20 @@ _DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 def create_app(collection_dir: Path | str, *, token: str | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
                max_upload_seconds: float = MAX_UPLOAD_SECONDS, cache_size: int = CACHE_SIZE,
-               model_dir: Path | None = None, state: ServerState | None = None) -> FastAPI:
+               model_dir: Path | None = None, engine: SearchEngine | None = None) -> FastAPI:
     """Build the app over one collection (opened now; CollectionError if it is missing).
 
     `token`: when set, every /api route but /api/health needs it (`Authorization: Bearer T`,
-    `X-API-Token: T`, or `?token=T` for media elements). `state`: reuse an engine already built.
+    `X-API-Token: T`, or `?token=T` for media elements). `engine`: reuse an engine already built.
     """
     config = ServerConfig(Path(collection_dir), token or None, max_upload_bytes, max_upload_seconds, cache_size, model_dir)
     app = FastAPI(title="soundseek", version=_version(), summary="Find sounds by words or by example",
-                  description="Search, audition and explore a soundseek collection. See docs/server.md.",
-                  max_body_size=max_upload_bytes + MULTIPART_SLACK)
-    app.state.soundseek = state or open_state(config)
-    if state is not None:
-        state.config = config
+                  description="Search, audition and explore a soundseek collection. See docs/server.md.")
+    app.state.soundseek = ServerState(config, engine) if engine is not None else open_state(config)
     _add_routes(app, config)
     _add_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_upload_bytes)
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Callable
 
 import numpy as np
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, UploadFile
 
 from soundseek.encoders.base import l2_normalize
 from soundseek.search import Filters, Hit
@@ -17,6 +17,8 @@ router = APIRouter(prefix="/api", tags=["search"])
 
 Top = Annotated[int, Query(ge=1, le=MAX_TOP, description="results per page")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="results to skip (pagination)")]
+#: A sound or segment id (SQLite integers are 64-bit).
+SoundId = Annotated[int, Path(ge=0, le=2**63 - 1)]
 
 
 def state_of(request: Request) -> ServerState:
@@ -83,7 +85,7 @@ def search_audio(state: State, filters: QueryFilters,
 
 
 @router.get("/segments/{segment_id}/similar", response_model=SearchResponse, summary="More like this segment")
-def similar_segment(state: State, segment_id: int, filters: QueryFilters,
+def similar_segment(state: State, segment_id: SoundId, filters: QueryFilters,
                     top: Top = 10, offset: Offset = 0) -> SearchResponse:
     """Nearest sounds to one indexed segment, leaving out its own sound."""
     if not state.locked(lambda: state.engine.coll.segments([segment_id])):
@@ -95,7 +97,7 @@ def similar_segment(state: State, segment_id: int, filters: QueryFilters,
 
 
 @router.get("/sounds/{sound_id}/similar", response_model=SearchResponse, summary="More like this sound")
-def similar_sound(state: State, sound_id: int, filters: QueryFilters,
+def similar_sound(state: State, sound_id: SoundId, filters: QueryFilters,
                   top: Top = 10, offset: Offset = 0) -> SearchResponse:
     """Nearest sounds to a whole indexed sound (the mean of its segments' vectors), leaving it out."""
     f = filters.to_filters()

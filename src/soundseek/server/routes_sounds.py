@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import FileResponse
 
-from soundseek.server.routes_search import State
+from soundseek.server.routes_search import SoundId, State
 from soundseek.server.schemas import (
     HealthResponse, InfoResponse, SegmentModel, SoundDetail, SoundList, SoundModel, TagCount, WaveformResponse,
 )
@@ -66,7 +66,7 @@ def list_sounds(state: State, limit: Annotated[int, Query(ge=1, le=MAX_TOP)] = 5
 
 
 @router.get("/sounds/{sound_id}", response_model=SoundDetail, summary="One sound with its segments and tags")
-def get_sound(state: State, sound_id: int) -> SoundDetail:
+def get_sound(state: State, sound_id: SoundId) -> SoundDetail:
     record = find_sound(state, sound_id)
     coll = state.engine.coll
 
@@ -82,7 +82,7 @@ def get_sound(state: State, sound_id: int) -> SoundDetail:
 
 @router.get("/sounds/{sound_id}/audio", summary="The sound's file (supports HTTP range requests)",
             response_class=FileResponse, responses={206: {"description": "partial content"}, 404: {}})
-def sound_audio(state: State, sound_id: int) -> FileResponse:
+def sound_audio(state: State, sound_id: SoundId) -> FileResponse:
     """The original file, streamed with `Accept-Ranges: bytes` (206 for a Range request, 416 if unsatisfiable)."""
     record = find_sound(state, sound_id)
     path = _readable_file(record)
@@ -91,7 +91,7 @@ def sound_audio(state: State, sound_id: int) -> FileResponse:
 
 
 @router.get("/sounds/{sound_id}/waveform", response_model=WaveformResponse, summary="Waveform peaks (JSON)")
-def waveform_json(state: State, sound_id: int,
+def waveform_json(state: State, sound_id: SoundId,
                   width: Annotated[int, Query(ge=MIN_WIDTH, le=MAX_WIDTH)] = 600) -> WaveformResponse:
     record = find_sound(state, sound_id)
     env = _envelope(state, record, width)
@@ -101,7 +101,7 @@ def waveform_json(state: State, sound_id: int,
 
 @router.get("/sounds/{sound_id}/waveform.png", response_class=Response, summary="Waveform overview (PNG)",
             responses={200: {"content": {"image/png": {}}}})
-def waveform_png(state: State, sound_id: int, width: Annotated[int, Query(ge=MIN_WIDTH, le=MAX_WIDTH)] = 600,
+def waveform_png(state: State, sound_id: SoundId, width: Annotated[int, Query(ge=MIN_WIDTH, le=MAX_WIDTH)] = 600,
                  height: Annotated[int, Query(ge=MIN_HEIGHT, le=MAX_HEIGHT)] = 64,
                  start: Annotated[float | None, Query(ge=0)] = None,
                  end: Annotated[float | None, Query(ge=0)] = None) -> Response:

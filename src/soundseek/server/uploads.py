@@ -1,18 +1,20 @@
-"""Uploaded query sounds: temp files, the size cap and the duration cap.
+"""Uploaded query sounds: a body-size cap enforced while the request streams in, temp files, duration cap.
 
-The app refuses request bodies over the cap (+ MULTIPART_SLACK) with 413 while they stream in (FastAPI's
-`max_body_size`), so a huge upload never reaches the disk. `saved_upload` writes the part to a temp file keeping a sanitized suffix (decoders look at it),
+`BodyLimitMiddleware` refuses a request body larger than the cap with a 413 JSON error before it is
+read (by Content-Length up front, and by counting bytes for chunked bodies), so a huge upload never
+reaches the disk. `saved_upload` writes the part to a temp file keeping a sanitized suffix (decoders look at it),
 probes it, and deletes it afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 from fastapi import HTTPException, UploadFile
 
@@ -21,6 +23,75 @@ from soundseek.audio import probe
 #: Room for the multipart envelope around the file part.
 MULTIPART_SLACK = 64 * 1024
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class _TooLarge(HTTPException):
+    """Raised from `receive`; an HTTPException so FastAPI's body parsing lets it through as a 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"upload too large: the limit is {limit} bytes")
+
+
+class BodyLimitMiddleware:
+    """ASGI middleware: 413 for request bodies over `max_bytes` (+ MULTIPART_SLACK)."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.limit = max_bytes + MULTIPART_SLACK
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = _content_length(scope)
+        if length is not None and length > self.limit:
+            await _send_413(send, self.max_bytes)
+            return
+        seen = 0
+        started = False
+
+        async def counting_receive() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _send_413(send, self.max_bytes)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    body = json.dumps({"detail": f"upload too large: the limit is {limit} bytes"}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
 
 def safe_suffix(filename: str | None) -> str:
     """The file name's extension when it looks like one (letters and digits), else '.bin'."""

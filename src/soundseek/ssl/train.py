@@ -199,3 +199,20 @@ def load_model(model_dir: Path) -> PatchEncoder:
 
 def with_deformations(config: TrainConfig, deformations: tuple[str, ...]) -> TrainConfig:
     return dataclasses.replace(config, deformations=tuple(deformations))
+
+
+def load_recordings(paths: list[Path], *, max_seconds: float = 120.0) -> tuple[list[np.ndarray], list[str]]:
+    """Decode files for training (16 kHz mono); each contributes at most its first `max_seconds`.
+
+    Returns: the waveforms, and one message per file that could not be read (those are skipped).
+    """
+    from soundseek.audio import load_audio
+    from soundseek.errors import AudioError
+    waves, problems = [], []
+    limit = int(max_seconds * 16000)
+    for path in paths:
+        try:
+            waves.append(load_audio(path, sr=16000)[:limit])
+        except AudioError as exc:
+            problems.append(f"{path}: {exc}")
+    return waves, problems
