@@ -45,17 +45,17 @@ class TrainConfig:
     similarity: str = "l2"
     margin: float | None = None
     temperature: float = 0.1
-    epochs: int = 60
-    batch_size: int = 128
+    epochs: int = 40
+    batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
     negatives: int = 1
     text_noise: float = 0.0
     uniformity: float = 0.0
     val_fraction: float = 0.1
-    patience: int = 8
+    patience: int = 6
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -227,7 +227,7 @@ def batch_loss(net: TwinNetwork, data: _Tensors, batch: tuple[np.ndarray, np.nda
                reduce_text: _TextReduce, cfg: TrainConfig) -> torch.Tensor:
     a_idx, t_idx, y = (torch.from_numpy(b) for b in batch)
     a = net.embed_audio(data.audio[a_idx])
-    t = net.embed_text(reduce_text(data.text_raw[t_idx], noisy=True))
+    t = _embed_batch_text(net, data, t_idx, reduce_text)
     labels = data.labels[a_idx]
     if cfg.loss == "bce":
         loss = losses.bce_loss(a, t, y)
@@ -240,6 +240,22 @@ def batch_loss(net: TwinNetwork, data: _Tensors, batch: tuple[np.ndarray, np.nda
     if cfg.uniformity > 0:
         loss = loss + cfg.uniformity * 0.5 * (losses.uniformity_loss(a) + losses.uniformity_loss(t))
     return loss
+
+
+def _embed_batch_text(net: TwinNetwork, data: _Tensors, t_idx: torch.Tensor, reduce_text: _TextReduce) -> torch.Tensor:
+    """Text embeddings of a batch; without noise each distinct label (identical input) is embedded once,
+    which halves the cost of a step (its copies then share one dropout mask)."""
+    if reduce_text.noise is not None:
+        return net.embed_text(reduce_text(data.text_raw[t_idx], noisy=True))
+    uniq, inverse = torch.unique(data.labels[t_idx], return_inverse=True)
+    rows = t_idx[_first_positions(inverse, len(uniq))]
+    return net.embed_text(reduce_text(data.text_raw[rows], noisy=False))[inverse]
+
+
+def _first_positions(inverse: torch.Tensor, n: int) -> torch.Tensor:
+    """For each of n groups numbered in `inverse`, the position of its first member."""
+    pos = torch.full((n,), len(inverse), dtype=torch.long)
+    return pos.scatter_reduce(0, inverse, torch.arange(len(inverse)), reduce="amin")
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ pass, default 256).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -39,11 +39,14 @@ class SslEncoder:
 
     def __init__(self, config: SslConfig | None = None) -> None:
         from soundseek.ssl.train import load_model
-        self.config = config or SslConfig()
-        if not self.config.model_dir:
+        config = config or SslConfig()
+        if not config.model_dir:
             raise ModelError("the ssl encoder needs model_dir=DIR (a model trained with `soundseek learn`)")
-        if not Path(self.config.model_dir).is_dir():
-            raise ModelError(f"ssl model directory {self.config.model_dir} does not exist")
+        model_dir = Path(config.model_dir).expanduser().resolve()
+        if not model_dir.is_dir():
+            raise ModelError(f"ssl model directory {model_dir} does not exist")
+        # absolute, so that a collection's recorded encoder config works from any directory
+        self.config = replace(config, model_dir=str(model_dir))
         self._model = load_model(Path(self.config.model_dir))
         self.dim = self._model.config.dim
 

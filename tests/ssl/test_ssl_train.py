@@ -98,3 +98,11 @@ def test_learn_command_trains_from_a_folder(tmp_path: Path) -> None:
     assert main(args) == 0
     assert (tmp_path / "model" / "model.safetensors").is_file()
     assert main(args) == 2  # refuses to overwrite without --resume
+
+
+def test_encoder_config_records_an_absolute_model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from soundseek.encoders import encoder_config_dict
+    train(recordings(), tmp_path / "m", TrainConfig(**{**TINY.__dict__, "steps": 1}), progress=False)
+    monkeypatch.chdir(tmp_path)
+    encoder = build_audio_encoder("ssl", {"model_dir": "m"})
+    assert encoder_config_dict(encoder)["model_dir"] == str((tmp_path / "m").resolve())
