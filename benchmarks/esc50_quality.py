@@ -86,7 +86,8 @@ def main() -> None:
     engine = SearchEngine(Collection.open(args.collection))
     cats, srcs = clip_labels(engine, meta)
     started = time.perf_counter()
-    result = {"encoder": engine.space, "clips": len(cats), "text_to_audio": ablations(engine, cats),
+    result = {"encoder": engine.space, "clips": len(cats),
+              "text_to_audio": ablations(engine, cats) if engine.class_scores is not None else "n/a (no class scores)",
               "audio_to_audio_leave_one_source_out": audio_to_audio(engine, cats, srcs)}
     result["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result, indent=2))

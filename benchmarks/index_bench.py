@@ -9,7 +9,8 @@ truth is FAISS IndexFlatIP (exact). Every backend is built through `soundseek.vi
     .venv/bin/python benchmarks/index_bench.py --sizes 10000 --dims 128 --out /tmp/bench
 
 Single-query QPS: queries are sent one at a time from one thread (FAISS limited to 1 OpenMP thread
-while timing), for at most `--qps-seconds` seconds per backend. Builds may use 2 threads.
+while timing), for at most `--qps-seconds` seconds per backend. Builds may use 2 threads. The machine
+is shared, so each row records the 1-minute load average at the time it was measured.
 The 1M x 1024-d case is skipped unless `--with-1m-1024` (4 GB of vectors per copy on a 24 GB machine).
 """
 
@@ -19,6 +20,7 @@ import argparse
 import dataclasses
 import gc
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -87,7 +89,8 @@ def bench_backend(kind: str, base: np.ndarray, queries: np.ndarray, truth: np.nd
     row = {"backend": kind, "n": len(base), "dim": base.shape[1], "build_s": round(build, 2),
            "bytes_per_vector": round(memory_bytes(index) / len(base), 1),
            "recall@10": round(recall_at_k(found, truth), 4),
-           "qps": round(single_query_qps(index, queries, seconds=args.qps_seconds), 1)}
+           "qps": round(single_query_qps(index, queries, seconds=args.qps_seconds), 1),
+           "load_avg_1min": round(os.getloadavg()[0], 1)}
     if args.sweep and kind != "exact" and len(base) == max(args.sizes) and base.shape[1] == min(args.dims):
         row["sweep"] = sweep(index, queries, truth, args)
     return row
@@ -111,10 +114,15 @@ def sweep(index, queries: np.ndarray, truth: np.ndarray, args) -> list[dict]:  #
     return points
 
 
+def previous_rows(out: Path) -> list[dict]:
+    path = out / "index_bench.json"
+    return json.loads(path.read_text())["rows"] if path.is_file() else []
+
+
 def run(args) -> list[dict]:  # type: ignore[no-untyped-def]
     import faiss
     faiss.omp_set_num_threads(2)
-    rows: list[dict] = []
+    rows: list[dict] = previous_rows(args.out) if args.update else []
     for dim in args.dims:
         for n in args.sizes:
             if n >= 1_000_000 and dim >= 1024 and not args.with_1m_1024:
@@ -127,7 +135,7 @@ def run(args) -> list[dict]:  # type: ignore[no-untyped-def]
             for kind in args.backends:
                 row = bench_backend(kind, base, queries, truth, args)
                 print(json.dumps({k: v for k, v in row.items() if k != "sweep"}), flush=True)
-                rows.append(row)
+                rows = [r for r in rows if (r["backend"], r["n"], r["dim"]) != (kind, n, dim)] + [row]
                 save(rows, args.out)
                 gc.collect()
             del data, base, queries
@@ -139,10 +147,11 @@ def save(rows: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     info = {"machine": platform.processor() or platform.machine(), "cpus": 2, "rows": rows}
     (out / "index_bench.json").write_text(json.dumps(info, indent=1))
-    lines = ["| n | dim | backend | build s | bytes/vector | recall@10 | single-query QPS |",
-             "|---:|---:|---|---:|---:|---:|---:|"]
+    rows = sorted(rows, key=lambda r: (r["dim"], r["n"], BACKENDS.index(r["backend"])))
+    lines = ["| n | dim | backend | build s | bytes/vector | recall@10 | single-query QPS | load avg |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|"]
     lines += [f"| {r['n']:,} | {r['dim']} | {r['backend']} | {r['build_s']} | {r['bytes_per_vector']:.0f} "
-              f"| {r['recall@10']:.3f} | {r['qps']:,.0f} |" for r in rows]
+              f"| {r['recall@10']:.3f} | {r['qps']:,.0f} | {r.get('load_avg_1min', '?')} |" for r in rows]
     (out / "index_bench.md").write_text("\n".join(lines) + "\n")
 
 
@@ -188,6 +197,7 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="also sweep each backend's search knob at the largest size")
     parser.add_argument("--with-1m-1024", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--update", action="store_true", help="replace matching rows of an existing --out/index_bench.json")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     rows = run(args)

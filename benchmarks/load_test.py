@@ -13,7 +13,7 @@ sound text made of its classes' names (2,000 distinct texts). Audio queries are 
 
 `all` starts `soundseek serve` itself (127.0.0.1, a free port) twice, with and without the result
 cache, and runs these phases against each (each for `--seconds`):
-  text-repeat: 50 text queries cycled (cached server: after the first round every request is a cache hit)
+  text-repeat: 50 text queries cycled, after one warm-up round (cached server: every request is a cache hit)
   text-unique: every request a new word combination (misses every cache, including the query embedding)
   mixed:       90% repeated text queries, 10% audio uploads (3 s WAV)
 `run --url URL` runs the phases against a server you started. Results: benchmarks/results/load_test.json|md.
@@ -221,9 +221,18 @@ async def run_phase(url: str, name: str, seconds: float, concurrency: int, audio
     return phase
 
 
+async def warm_up(url: str) -> None:
+    """Ask each repeated text query once, so text-repeat measures the steady state (not the first round)."""
+    parts = urlsplit(url)
+    conn = Connection(parts.hostname or "127.0.0.1", parts.port or 80)
+    for q in TEXT_QUERIES:
+        await conn.request("GET", "/api/search?" + urlencode({"q": q, "top": 10}))
+
+
 def run_all_phases(url: str, seconds: float, concurrency: int, label: str) -> list[dict]:
     _check_loopback(url)
     phases = [("text-repeat", 0.0, False), ("text-unique", 0.0, True), ("mixed", 0.1, False)]
+    asyncio.run(warm_up(url))
     out = []
     for name, audio_share, unique in phases:
         phase = asyncio.run(run_phase(url, name, seconds, concurrency, audio_share, unique))
@@ -271,11 +280,15 @@ def write_results(rows: list[dict], collection: Path, seconds: float) -> None:
     from soundseek.store import Collection
 
     counts = Collection.open(collection).counts()
+    import os
+
     meta = {"collection": counts, "machine": f"{platform.machine()}, {_cores()} cores, {platform.python_version()}",
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "seconds_per_phase": seconds, "command": " ".join(sys.argv)}
     (RESULTS / "load_test.json").write_text(json.dumps({"meta": meta, "phases": rows}, indent=2))
     lines = [f"Collection: {counts['segments']:,} segments ({counts['sounds']:,} sounds, synthetic); "
-             f"machine: {meta['machine']}; {seconds:g} s per phase; command: `{meta['command']}`", "",
+             f"machine: {meta['machine']} (shared; load average {meta['load_average_at_end']} at the end); "
+             f"{seconds:g} s per phase; client and server on the same 2 cores; command: `{meta['command']}`", "",
              "| server | phase | conc. | kind | requests | req/s | p50 ms | p99 ms | errors |",
              "|---|---|---:|---|---:|---:|---:|---:|---:|"]
     for row in rows:

@@ -225,6 +225,11 @@ class SearchEngine:
         ok = ids[0] >= 0
         scores = np.full(n, -np.inf, dtype=np.float32)
         scores[self.table.positions(ids[0][ok])] = sims[0][ok]
+        if self.joint_index is not None:
+            from soundseek.joint_search import joint_audio_scores
+            joint = joint_audio_scores(self.joint_model, self.joint_index, self.table, np.asarray(vector, np.float32))
+            scores = np.where(np.isfinite(scores), np.maximum(scores, 0), 0) + joint
+            scores[scores <= 0] = -np.inf
         if exclude_path is not None:
             scores[self.table.paths == exclude_path] = -np.inf
         return self._rank(scores, top=top, offset=offset, filters=filters)

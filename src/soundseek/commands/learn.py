@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="anchor/positive pairs per step (default 64)")
     p.add_argument("--dim", type=int, default=128, help="embedding dimension (default 128)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: on a busy 2-core machine 2 threads were 1.7x slower)")
     p.add_argument("--max-seconds", type=float, default=120.0, help="use at most this much of each file")
     p.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.pt")
     for name in ("pitch", "stretch", "proximity", "noise", "mixture"):

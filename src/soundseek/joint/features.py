@@ -55,7 +55,8 @@ class Reducer:
 
     def state(self, prefix: str) -> dict[str, np.ndarray]:
         """Arrays to save, keyed `<prefix>.mean`, `<prefix>.proj`, `<prefix>.n_components`."""
-        return {f"{prefix}.mean": self.mean, f"{prefix}.proj": self.proj,
+        # safetensors writes the raw buffer: arrays must be C-contiguous
+        return {f"{prefix}.mean": np.ascontiguousarray(self.mean), f"{prefix}.proj": np.ascontiguousarray(self.proj),
                 f"{prefix}.n_components": np.asarray([self.n_components], dtype=np.int64)}
 
     @classmethod
@@ -83,7 +84,7 @@ def fit_reducer(x: np.ndarray, *, out_dim: int = 300, shrink: float = 0.1, seed:
     proj = vt[:k].T / np.sqrt(var[:k] + eps)
     if k < out_dim:
         proj = proj @ random_lift(k, out_dim, seed=seed)
-    return Reducer(mean.astype(np.float32), proj.astype(np.float32), k)
+    return Reducer(np.ascontiguousarray(mean, np.float32), np.ascontiguousarray(proj, np.float32), k)
 
 
 def random_lift(k: int, out_dim: int, *, seed: int = 0) -> np.ndarray:

@@ -41,7 +41,7 @@ class TrainConfig:
         patience: epochs without a better validation score before stopping.
     """
 
-    loss: str = "contrastive"
+    loss: str = "nt_xent"
     similarity: str = "l2"
     margin: float | None = None
     temperature: float = 0.1

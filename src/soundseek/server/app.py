@@ -79,7 +79,7 @@ def _add_routes(app: FastAPI, config: ServerConfig) -> None:
 def _token_checker(expected: str | None):  # type: ignore[no-untyped-def]
     """A dependency refusing requests without the API token (a no-op when no token is set)."""
 
-    def check(authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    async def check(authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
               x_api_token: Annotated[str | None, Header(include_in_schema=False)] = None,
               token: Annotated[str | None, Query(include_in_schema=False)] = None) -> None:
         if expected is None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Callable
 
 import numpy as np
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from soundseek.encoders.base import l2_normalize
 from soundseek.search import Filters, Hit
@@ -21,14 +23,14 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="results to skip 
 SoundId = Annotated[int, Path(ge=0, le=2**63 - 1)]
 
 
-def state_of(request: Request) -> ServerState:
+async def state_of(request: Request) -> ServerState:
     return request.app.state.soundseek  # type: ignore[no-any-return]
 
 
 State = Annotated[ServerState, Depends(state_of)]
 
 
-def query_filters(
+async def query_filters(
     min_duration: Annotated[float | None, Query(ge=0)] = None,
     max_duration: Annotated[float | None, Query(ge=0)] = None,
     sample_rate: Annotated[int | None, Query(gt=0, le=1_000_000)] = None,
@@ -43,67 +45,82 @@ def query_filters(
 QueryFilters = Annotated[FiltersModel, Depends(query_filters)]
 
 
-def page(kind: str, query: str | None, hits: list[Hit], *, top: int, offset: int) -> SearchResponse:
-    """A response page; `next_offset` is set when the page is full (there may be more)."""
-    return SearchResponse.model_validate({
+def page_json(kind: str, query: str | None, hits: list[Hit], *, top: int, offset: int) -> bytes:
+    """A SearchResponse as JSON bytes; `next_offset` is set when the page is full (there may be more)."""
+    return json.dumps({
         "kind": kind, "query": query, "top": top, "offset": offset,
         "next_offset": offset + top if len(hits) == top else None,
         "hits": [h.to_dict() for h in hits],
-    })
+    }, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def text_page(state: ServerState, query: str, filters: Filters, *, top: int, offset: int) -> SearchResponse:
-    key = ("text", query.strip(), filters, top, offset)
-    hits = state.cached_search(key, lambda: state.engine.search_text(query, top=top, offset=offset, filters=filters))
-    return page("text", query, hits, top=top, offset=offset)
+async def cached_page(state: ServerState, key: tuple, search: Callable[[], list[Hit]], *, kind: str,
+                      query: str | None, top: int, offset: int) -> Response:
+    """The page for `key` from the result cache, else computed in a worker thread under the engine lock.
+
+    A cache hit is answered on the event loop without touching the engine or a thread.
+    """
+    full_key = state.cache_key((kind, query, *key, top, offset))
+    body = state.results.peek(full_key)
+    if body is None:
+        def compute() -> bytes:
+            return page_json(kind, query, state.locked(search), top=top, offset=offset)
+
+        body = await run_in_threadpool(state.results.get_or_compute, full_key, compute)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/search", response_model=SearchResponse, summary="Text search")
-def search_get(state: State, filters: QueryFilters,
-               q: Annotated[str, Query(min_length=1, max_length=500, description="words, e.g. 'dog barking'")],
-               top: Top = 10, offset: Offset = 0) -> SearchResponse:
+async def search_get(state: State, filters: QueryFilters,
+                     q: Annotated[str, Query(min_length=1, max_length=500, description="words, e.g. 'dog barking'")],
+                     top: Top = 10, offset: Offset = 0) -> Response:
     """Rank sounds for a text query (the same scoring and hit schema as `soundseek search --json`)."""
-    return text_page(state, q, filters.to_filters(), top=top, offset=offset)
+    f = filters.to_filters()
+    return await cached_page(state, (f,), lambda: state.engine.search_text(q, top=top, offset=offset, filters=f),
+                             kind="text", query=q, top=top, offset=offset)
 
 
 @router.post("/search", response_model=SearchResponse, summary="Text search (JSON body)")
-def search_post(state: State, body: SearchRequest) -> SearchResponse:
-    return text_page(state, body.query, body.filters.to_filters(), top=body.top, offset=body.offset)
+async def search_post(state: State, body: SearchRequest) -> Response:
+    f, top, offset = body.filters.to_filters(), body.top, body.offset
+    return await cached_page(state, (f,), lambda: state.engine.search_text(body.query, top=top, offset=offset, filters=f),
+                             kind="text", query=body.query, top=top, offset=offset)
 
 
 @router.post("/search/audio", response_model=SearchResponse, summary="Search by an example sound (upload)")
 def search_audio(state: State, filters: QueryFilters,
                  file: Annotated[UploadFile, File(description="any format the indexer reads (WAV, FLAC, OGG, MP3, ...)")],
                  start: Annotated[float | None, Form(ge=0)] = None, end: Annotated[float | None, Form(gt=0)] = None,
-                 top: Top = 10, offset: Offset = 0) -> SearchResponse:
+                 top: Top = 10, offset: Offset = 0) -> Response:
     """Nearest sounds to the uploaded one (or its [start, end] part). Size and duration are capped."""
     cfg = state.config
     with saved_upload(file, max_bytes=cfg.max_upload_bytes, max_seconds=cfg.max_upload_seconds) as path:
         hits = state.locked(lambda: state.engine.search_audio(
             path, start=start, end=end, top=top, offset=offset, filters=filters.to_filters()))
-    return page("audio", file.filename, hits, top=top, offset=offset)
+    return Response(page_json("audio", file.filename, hits, top=top, offset=offset), media_type="application/json")
 
 
 @router.get("/segments/{segment_id}/similar", response_model=SearchResponse, summary="More like this segment")
-def similar_segment(state: State, segment_id: SoundId, filters: QueryFilters,
-                    top: Top = 10, offset: Offset = 0) -> SearchResponse:
+async def similar_segment(state: State, segment_id: SoundId, filters: QueryFilters,
+                          top: Top = 10, offset: Offset = 0) -> Response:
     """Nearest sounds to one indexed segment, leaving out its own sound."""
-    if not state.locked(lambda: state.engine.coll.segments([segment_id])):
-        raise HTTPException(404, f"no segment with id {segment_id}")
     f = filters.to_filters()
-    hits = state.cached_search(("segment", segment_id, f, top, offset),
-                               lambda: state.engine.more_like_this(segment_id, top=top, offset=offset, filters=f))
-    return page("similar", f"segment {segment_id}", hits, top=top, offset=offset)
+
+    def search() -> list[Hit]:
+        if not state.engine.coll.segments([segment_id]):
+            raise HTTPException(404, f"no segment with id {segment_id}")
+        return state.engine.more_like_this(segment_id, top=top, offset=offset, filters=f)
+
+    return await cached_page(state, (f,), search, kind="similar", query=f"segment {segment_id}", top=top, offset=offset)
 
 
 @router.get("/sounds/{sound_id}/similar", response_model=SearchResponse, summary="More like this sound")
-def similar_sound(state: State, sound_id: SoundId, filters: QueryFilters,
-                  top: Top = 10, offset: Offset = 0) -> SearchResponse:
+async def similar_sound(state: State, sound_id: SoundId, filters: QueryFilters,
+                        top: Top = 10, offset: Offset = 0) -> Response:
     """Nearest sounds to a whole indexed sound (the mean of its segments' vectors), leaving it out."""
     f = filters.to_filters()
-    hits = state.cached_search(("sound", sound_id, f, top, offset),
-                               lambda: _similar_to_sound(state, sound_id, top=top, offset=offset, filters=f))
-    return page("similar", f"sound {sound_id}", hits, top=top, offset=offset)
+    return await cached_page(state, (f,), lambda: _similar_to_sound(state, sound_id, top=top, offset=offset, filters=f),
+                             kind="similar", query=f"sound {sound_id}", top=top, offset=offset)
 
 
 def _similar_to_sound(state: ServerState, sound_id: int, *, top: int, offset: int, filters: Filters) -> list[Hit]:

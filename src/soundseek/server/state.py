@@ -39,15 +39,34 @@ class ServerConfig:
     model_dir: Path | None = None
 
 
+class _Pending:
+    """A computation in flight; later askers for the same key wait for it instead of repeating it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
 class LruCache:
-    """A small thread-safe LRU mapping; counts hits and misses for the health endpoint."""
+    """A small thread-safe LRU mapping with single-flight misses; counts hits and misses."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._pending: dict[Hashable, _Pending] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+
+    def peek(self, key: Hashable) -> Any:
+        """The cached value (counted as a hit), or None."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+        return None
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
         if self.size <= 0:
@@ -57,13 +76,37 @@ class LruCache:
                 self._items.move_to_end(key)
                 self.hits += 1
                 return self._items[key]  # type: ignore[no-any-return]
-            self.misses += 1
-        value = compute()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
+            pending = self._pending.get(key)
+            owner = pending is None
+            if pending is None:
+                pending = self._pending[key] = _Pending()
+                self.misses += 1
+            else:
+                self.hits += 1
+        if not owner:
+            pending.done.wait()
+            if pending.error is not None:
+                raise pending.error
+            return pending.value  # type: ignore[no-any-return]
+        return self._compute(key, pending, compute)
+
+    def _compute(self, key: Hashable, pending: _Pending, compute: Callable[[], T]) -> T:
+        try:
+            value = compute()
+        except BaseException as exc:
+            pending.error = exc
+            raise
+        else:
+            pending.value = value
+            with self._lock:
+                self._items[key] = value
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+            pending.done.set()
 
     def stats(self) -> dict[str, int]:
         return {"size": len(self._items), "capacity": self.size, "hits": self.hits, "misses": self.misses}
@@ -90,9 +133,9 @@ class ServerState:
         with self.lock:
             return fn()
 
-    def cached_search(self, key: tuple, fn: Callable[[], T]) -> T:
-        """`fn()` under the lock, memoized by `key` (plus the engine's collection generation)."""
-        return self.results.get_or_compute((self.generation, *key), lambda: self.locked(fn))
+    def cache_key(self, key: tuple) -> tuple:
+        """Cached results are only valid for the collection generation the engine was built from."""
+        return (self.generation, *key)
 
     def warm(self) -> None:
         """Load the lazily built parts of the engine (text encoder, caches) before the first request."""

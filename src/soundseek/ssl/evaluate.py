@@ -88,7 +88,7 @@ def train_ssl(clips: ClipSet, model_dir: Path, *, steps: int, deformations: tupl
 
 def ssl_encoder(model_dir: Path) -> AudioEncoder:
     from soundseek.encoders import build_audio_encoder
-    return build_audio_encoder("ssl", {"model_dir": str(model_dir), "num_threads": 2})
+    return build_audio_encoder("ssl", {"model_dir": str(model_dir), "num_threads": 1})
 
 
 def ablation(clips: ClipSet, work_dir: Path, *, steps: int, deformations: tuple[str, ...],

@@ -42,7 +42,7 @@ class TrainConfig:
     seed: int = 0
     deformations: tuple[str, ...] = DEFORMATIONS
     checkpoint_every: int = 50
-    num_threads: int = 2
+    num_threads: int = 1
     model: ModelConfig = field(default_factory=ModelConfig)
 
 

@@ -49,6 +49,10 @@ function clock(seconds) {
   return `${m}:${(s - 60 * m).toFixed(1).padStart(4, "0")}`;
 }
 
+function hours(seconds) {
+  return seconds >= 3600 ? `${(seconds / 3600).toFixed(1)} h` : `${Math.round(seconds / 60)} min`;
+}
+
 function baseName(path) {
   return path.split(/[\\/]/).pop();
 }
@@ -372,7 +376,7 @@ async function loadInfo() {
   try {
     const info = await api("/api/info");
     $("#collection-info").textContent =
-      `${info.sounds.toLocaleString()} sounds · ${(info.seconds / 3600).toFixed(1)} h · ${info.audio_encoder}` +
+      `${info.sounds.toLocaleString()} sounds · ${hours(info.seconds)} · ${info.audio_encoder}` +
       (info.joint_model ? " + joint model" : "");
     const tags = await api("/api/tags?limit=200");
     $("#tag-list").replaceChildren(...tags.map((t) => { const o = document.createElement("option"); o.value = t.tag; return o; }));

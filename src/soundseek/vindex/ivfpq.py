@@ -42,8 +42,12 @@ class IvfPqConfig:
 
 
 def auto_m(dim: int) -> int:
-    """Sub-quantizers: one per 8 dimensions (16 bytes for 128-d), the largest divisor of dim <= dim/8."""
-    target = max(1, dim // 8)
+    """Sub-quantizers: one per 4 dimensions (32 bytes for 128-d), the largest divisor of dim <= dim/4.
+
+    (One per 8 dimensions capped recall@10 at 0.97 on 1M clustered 128-d vectors even with 320
+    re-ranked candidates: the true neighbours were not among the PQ's best 320.)
+    """
+    target = max(1, dim // 4)
     return max(m for m in range(1, target + 1) if dim % m == 0)
 
 

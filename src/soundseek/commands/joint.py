@@ -1,0 +1,175 @@
+"""Joint-space subcommands: train, evaluate, experiments."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from soundseek.errors import QueryError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a joint audio-text space on labelled sounds")
+    _data_args(p)
+    _train_args(p)
+    p.add_argument("--out", type=Path, required=True, help="model directory to write")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="kNN MAP@3 (the paper's Table 2) and search metrics, by cross-validation")
+    _data_args(p)
+    _train_args(p)
+    p.add_argument("--model", type=Path, help="score this trained model on --test-folds instead of cross-validating")
+    p.add_argument("--test-folds", default=None, help="folds to hold out, e.g. 1,2 (default: each fold in turn)")
+    p.add_argument("--clotho", type=Path, help="Clotho folder (captions.csv + audio/) for caption R@1/5/10")
+    p.add_argument("--json-out", type=Path, help="write all results as JSON here")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("experiments", help="re-run the published experiments on ESC-50 and write a report")
+    p.add_argument("--esc50", type=Path, required=True, help="ESC-50 folder (meta/esc50.csv + audio/)")
+    p.add_argument("--clotho", type=Path, help="Clotho folder for caption retrieval")
+    p.add_argument("--yamnet-dir", type=Path, help="folder with yamnet.tflite + class map (default: installed)")
+    p.add_argument("--out", type=Path, default=Path("reports/joint"), help="report folder")
+    p.add_argument("--cache", type=Path, help="feature cache folder (default: $SOUNDSEEK_CACHE or user cache)")
+    p.add_argument("--folds", default=None, help="folds to cross-validate over (default: all)")
+    p.add_argument("--quick", action="store_true", help="a small smoke run (few clips, few epochs)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_experiments)
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training data (one of)")
+    g.add_argument("--esc50", type=Path, help="ESC-50 folder: text = category")
+    g.add_argument("--csv", type=Path, help="CSV of audio path + label or caption (optional group, fold columns)")
+    g.add_argument("--collection", type=Path, help="a collection: its sounds' own words are the labels")
+    p.add_argument("--folds", default=None, help="only these folds of the data, e.g. 2,3,4,5")
+    p.add_argument("--audio-encoder", default="yamnet", choices=["yamnet", "mfcc"])
+    p.add_argument("--audio-encoder-config", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--text-encoder", default="minilm", choices=["minilm", "glove"])
+    p.add_argument("--class-map", type=Path, help="AudioSet class map CSV (extra phrases for the text PCA)")
+    p.add_argument("--cache", type=Path, help="feature cache folder (default: $SOUNDSEEK_CACHE or user cache)")
+    p.add_argument("--quiet", action="store_true")
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    from soundseek.joint.losses import LOSSES, SIMILARITIES
+    from soundseek.joint.model import NetworkConfig
+    from soundseek.joint.train import TrainConfig
+
+    t, n = TrainConfig(), NetworkConfig()
+    g = p.add_argument_group("training")
+    g.add_argument("--loss", default=t.loss, choices=LOSSES)
+    g.add_argument("--similarity", default=t.similarity, choices=SIMILARITIES, help="contrastive loss distance")
+    g.add_argument("--margin", type=float, default=t.margin)
+    g.add_argument("--temperature", type=float, default=t.temperature)
+    g.add_argument("--epochs", type=int, default=t.epochs)
+    g.add_argument("--batch-size", type=int, default=t.batch_size)
+    g.add_argument("--lr", type=float, default=t.lr)
+    g.add_argument("--negatives", type=int, default=t.negatives, help="negative pairs per positive pair")
+    g.add_argument("--patience", type=int, default=t.patience)
+    g.add_argument("--val-fraction", type=float, default=t.val_fraction)
+    g.add_argument("--text-noise", type=float, default=t.text_noise, help="noise on text features, in stds")
+    g.add_argument("--uniformity", type=float, default=t.uniformity, help="uniformity penalty weight")
+    g.add_argument("--seed", type=int, default=t.seed)
+    g.add_argument("--threads", type=int, default=t.threads)
+    g.add_argument("--dim", type=int, default=n.dim, help="joint space dimension D")
+    g.add_argument("--dropout", type=float, default=n.dropout)
+    g.add_argument("--separate-towers", action="store_true", help="one tower per modality (default: shared twin)")
+
+
+def _configs(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from soundseek.joint.model import NetworkConfig
+    from soundseek.joint.train import TrainConfig
+
+    cfg = TrainConfig(loss=args.loss, similarity=args.similarity, margin=args.margin, temperature=args.temperature,
+                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, negatives=args.negatives,
+                      patience=args.patience, val_fraction=args.val_fraction, text_noise=args.text_noise,
+                      uniformity=args.uniformity, seed=args.seed, threads=args.threads)
+    cfg.check()
+    return cfg, NetworkConfig(dim=args.dim, dropout=args.dropout, shared=not args.separate_towers)
+
+
+def _folds(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise QueryError(f"folds must be comma-separated integers, got {text!r}") from exc
+
+
+def load_data(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The LabelledSet named by --esc50 / --csv / --collection (features cached)."""
+    from soundseek.commands.core import parse_settings
+    from soundseek.joint import data
+
+    sources = [s for s in (args.esc50, args.csv, args.collection) if s is not None]
+    if len(sources) != 1:
+        raise QueryError("give exactly one of --esc50, --csv, --collection")
+    if args.collection is not None:
+        from soundseek.store import Collection
+        labelled = data.collection_set(Collection.open(args.collection))
+        return labelled.subset(range(len(labelled))) if labelled.folds is not None else _with_folds(labelled)
+    folds = _folds(args.folds)
+    items = data.esc50_items(args.esc50, folds=folds) if args.esc50 else data.csv_items(args.csv)
+    config = parse_settings(args.audio_encoder_config)
+    labelled = data.labelled_set(items, args.audio_encoder, config=config, cache=args.cache, progress=not args.quiet)
+    if args.csv and folds is not None and labelled.folds is not None:
+        labelled = labelled.subset([i for i, f in enumerate(labelled.folds) if f in set(folds)])
+    return labelled if labelled.folds is not None else _with_folds(labelled)
+
+
+def _with_folds(labelled):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from soundseek.joint.data import group_folds
+    return replace(labelled, folds=group_folds(labelled.groups, 5))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from soundseek.joint.runs import prepare, train_model
+    from soundseek.joint.saved import save_joint_model
+
+    cfg, net_cfg = _configs(args)
+    labelled = load_data(args)
+    prep = prepare(labelled, text_encoder=args.text_encoder, class_map=args.class_map)
+    model, trained = train_model(prep, np.arange(len(labelled)), cfg=cfg, net_cfg=net_cfg, progress=not args.quiet)
+    model.config["data"] = {"source": str(args.esc50 or args.csv or args.collection), "items": len(labelled),
+                            "labels": len(model.labels), "folds": _folds(args.folds)}
+    model.config["audio_encoder_config"] = _neutral_config(args)
+    save_joint_model(model, args.out)
+    print(f"model: {args.out}  ({len(labelled)} items, {len(model.labels)} labels, best epoch {trained.best_epoch}, "
+          f"validation MAP@3 {trained.best_val:.3f}, {trained.seconds:.0f} s)")
+    return 0
+
+
+def _neutral_config(args: argparse.Namespace) -> dict:
+    from soundseek.commands.core import parse_settings
+    return {k: v for k, v in parse_settings(args.audio_encoder_config).items() if k not in ("model_dir", "num_threads")}
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from soundseek.joint import evaluate_cli
+
+    results = evaluate_cli.run(args, load_data(args), _configs(args), _folds(args.test_folds))
+    print(evaluate_cli.format_results(results))
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json_out}", file=sys.stderr)
+    return 0
+
+
+def cmd_experiments(args: argparse.Namespace) -> int:
+    from soundseek.joint.experiments import ExperimentSettings, run_all
+    from soundseek.joint.report import write_report
+
+    settings = ExperimentSettings(esc50=args.esc50, clotho=args.clotho, yamnet_dir=args.yamnet_dir, cache=args.cache,
+                                  folds=_folds(args.folds), quick=args.quick, progress=not args.quiet)
+    results = run_all(settings)
+    path = write_report(results, args.out)
+    print(f"report: {path}  ({results['runtime_seconds']:.0f} s)")
+    return 0

@@ -1,0 +1,86 @@
+"""`soundseek evaluate`: cross-validation (or a saved model on held-out folds), printed as the paper's
+Table 2 plus search metrics, and caption recall on Clotho."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Sequence
+
+import numpy as np
+
+from soundseek.joint.evaluate import COMBINATIONS, caption_recall
+from soundseek.joint.saved import JointModel
+
+
+def run(args: argparse.Namespace, labelled: Any, configs: tuple, test_folds: Sequence[int] | None) -> dict[str, Any]:
+    """Evaluate as the command line asks. Returns: a JSON-ready dict."""
+    from soundseek.joint.runs import cross_validate, prepare, score_split
+
+    cfg, net_cfg = configs
+    prep = prepare(labelled, text_encoder=args.text_encoder, class_map=args.class_map)
+    clotho = clotho_features(args.clotho, labelled.audio_encoder, args) if args.clotho else None
+    extra = (lambda fold, model: {"clotho": caption_recall_for(model, clotho)}) if clotho else None
+    if args.model is None:
+        out = cross_validate(prep, cfg=cfg, net_cfg=net_cfg, folds=test_folds, progress=not args.quiet, on_model=extra)
+        out["mode"] = "cross-validation"
+        return out
+    from soundseek.joint.saved import load_joint_model
+
+    model = load_joint_model(args.model)
+    folds = test_folds or [int(np.max(labelled.folds))]
+    test = np.flatnonzero(np.isin(labelled.folds, folds))
+    train = np.flatnonzero(~np.isin(labelled.folds, folds))
+    res = score_split(prep, model, train, test)
+    if clotho:
+        res["clotho"] = caption_recall_for(model, clotho)
+    res.update(mode="saved model", test_folds=folds)
+    return {"folds": [res], "baseline": _plain(res["baseline"]), "joint": _plain(res["joint"]), "mode": "saved model"}
+
+
+def _plain(row: dict) -> dict:
+    return {k: {"mean": v, "std": 0.0} for k, v in row.items()}
+
+
+def clotho_features(root: Any, encoder: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Clip-level audio vectors and captions of the Clotho sample."""
+    from soundseek.commands.core import parse_settings
+    from soundseek.joint.data import clotho_items, extract_features
+
+    paths, captions = clotho_items(root)
+    vectors, _ = extract_features(paths, encoder, config=parse_settings(args.audio_encoder_config), mode="clip",
+                                  cache=args.cache)
+    return {"audio": vectors, "captions": [c for caps in captions for c in caps],
+            "owner": [i for i, caps in enumerate(captions) for _ in caps]}
+
+
+def caption_recall_for(model: JointModel, clotho: dict[str, Any]) -> dict[str, dict[str, float]]:
+    return caption_recall(model.embed_audio(clotho["audio"]), model.embed_text(clotho["captions"]), clotho["owner"])
+
+
+def format_table2(results: dict[str, Any], *, title: str = "") -> str:
+    """The paper's Table 2 layout: rows = combinations, columns = baseline / joint MAP@3 (mean +- std)."""
+    lines = [title] if title else []
+    lines += ["| combination | baseline MAP@3 | joint MAP@3 |", "|---|---|---|"]
+    for combo in COMBINATIONS:
+        lines.append(f"| {combo} | {_cell(results['baseline'][combo])} | {_cell(results['joint'][combo])} |")
+    return "\n".join(lines)
+
+
+def _cell(stat: dict[str, float | None]) -> str:
+    if stat["mean"] is None:
+        return "n/a (no shared space)"
+    return f"{stat['mean']:.3f} ± {stat['std']:.3f}" if stat.get("std") else f"{stat['mean']:.3f}"
+
+
+def format_results(results: dict[str, Any]) -> str:
+    out = [format_table2(results, title=f"kNN (k=25) MAP@3, {results['mode']}, {len(results['folds'])} fold(s)")]
+    for key, name in (("search_text_audio", "text->audio search (labels over held-out clips)"),
+                      ("search_audio_text", "audio->text (held-out clips ranking the vocabulary)")):
+        if key in results:
+            out.append(f"\n{name}\n" + "  ".join(f"{k} {v['mean']:.3f}" for k, v in results[key].items()))
+    clotho = [f["clotho"] for f in results["folds"] if "clotho" in f]
+    if clotho:
+        for way in ("text->audio", "audio->text"):
+            vals = {k: float(np.mean([c[way][k] for c in clotho])) for k in clotho[0][way]}
+            out.append(f"\nClotho captions {way}: " + "  ".join(f"{k} {v:.3f}" for k, v in vals.items()))
+    return "\n".join(out)

@@ -1,0 +1,55 @@
+"""The result cache: LRU eviction, and concurrent misses for one key computed once (single flight)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from soundseek.server.state import LruCache
+
+
+def test_lru_evicts_the_least_recently_used():
+    cache = LruCache(2)
+    cache.get_or_compute("a", lambda: 1)
+    cache.get_or_compute("b", lambda: 2)
+    assert cache.peek("a") == 1  # a is now the most recent
+    cache.get_or_compute("c", lambda: 3)
+    assert cache.peek("b") is None and cache.peek("a") == 1 and cache.peek("c") == 3
+
+
+def test_concurrent_misses_compute_once():
+    cache = LruCache(8)
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def slow() -> int:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return 42
+
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(cache.get_or_compute, "k", slow)
+        assert started.wait(10)  # the first asker is computing
+        others = [pool.submit(cache.get_or_compute, "k", slow) for _ in range(3)]
+        release.set()
+        assert [f.result() for f in [first, *others]] == [42] * 4
+    assert len(calls) == 1 and cache.misses == 1
+
+
+def test_errors_are_not_cached():
+    cache = LruCache(8)
+
+    def boom() -> int:
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        cache.get_or_compute("k", boom)
+    assert cache.get_or_compute("k", lambda: 5) == 5
+
+
+def test_size_zero_disables_caching():
+    cache = LruCache(0)
+    assert cache.get_or_compute("k", lambda: 1) == 1
+    assert cache.get_or_compute("k", lambda: 2) == 2
