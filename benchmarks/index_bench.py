@@ -9,8 +9,10 @@ truth is FAISS IndexFlatIP (exact). Every backend is built through `soundseek.vi
     .venv/bin/python benchmarks/index_bench.py --sizes 10000 --dims 128 --out /tmp/bench
 
 Single-query QPS: queries are sent one at a time from one thread (FAISS limited to 1 OpenMP thread
-while timing), for at most `--qps-seconds` seconds per backend. Builds may use 2 threads. The machine
-is shared, so each row records the 1-minute load average at the time it was measured.
+while timing), for at most `--qps-seconds` seconds per backend. Run it with OPENBLAS_NUM_THREADS=1
+OMP_NUM_THREADS=1: on a busy 2-core machine, multi-threaded BLAS/OpenMP spin-waits made single queries
+10-30x slower. Builds use `--build-threads` FAISS threads (default 1). The machine is shared, so each
+row records the 1-minute load average at the time it was measured.
 The 1M x 1024-d case is skipped unless `--with-1m-1024` (4 GB of vectors per copy on a 24 GB machine).
 """
 
@@ -66,7 +68,7 @@ def memory_bytes(index) -> int:  # type: ignore[no-untyped-def]
     return int(len(faiss.serialize_index(index._index)) + index._labels.nbytes + index._alive.nbytes)
 
 
-def single_query_qps(index, queries: np.ndarray, *, seconds: float) -> float:  # type: ignore[no-untyped-def]
+def single_query_qps(index, queries: np.ndarray, *, seconds: float, build_threads: int) -> float:  # type: ignore[no-untyped-def]
     import faiss
     faiss.omp_set_num_threads(1)
     index.search(queries[:1], 10)
@@ -74,7 +76,7 @@ def single_query_qps(index, queries: np.ndarray, *, seconds: float) -> float:  #
     while done < len(queries) and time.perf_counter() - start < seconds:
         index.search(queries[done : done + 1], 10)
         done += 1
-    faiss.omp_set_num_threads(2)
+    faiss.omp_set_num_threads(build_threads)
     return done / (time.perf_counter() - start)
 
 
@@ -89,7 +91,7 @@ def bench_backend(kind: str, base: np.ndarray, queries: np.ndarray, truth: np.nd
     row = {"backend": kind, "n": len(base), "dim": base.shape[1], "build_s": round(build, 2),
            "bytes_per_vector": round(memory_bytes(index) / len(base), 1),
            "recall@10": round(recall_at_k(found, truth), 4),
-           "qps": round(single_query_qps(index, queries, seconds=args.qps_seconds), 1),
+           "qps": round(single_query_qps(index, queries, seconds=args.qps_seconds, build_threads=args.build_threads), 1),
            "load_avg_1min": round(os.getloadavg()[0], 1)}
     if args.sweep and kind != "exact" and len(base) == max(args.sizes) and base.shape[1] == min(args.dims):
         row["sweep"] = sweep(index, queries, truth, args)
@@ -99,7 +101,8 @@ def bench_backend(kind: str, base: np.ndarray, queries: np.ndarray, truth: np.nd
 def sweep(index, queries: np.ndarray, truth: np.ndarray, args) -> list[dict]:  # type: ignore[no-untyped-def]
     """Recall/QPS for a range of the backend's search-time knob (no rebuild)."""
     points = []
-    for value in {"hnsw": (16, 32, 64, 128, 256), "lsh": (4, 8, 16, 24, 48, 96),
+    queries, truth = queries[: args.sweep_queries], truth[: args.sweep_queries]
+    for value in {"hnsw": (16, 32, 64, 128, 256), "lsh": (4, 8, 16, 24, 48),
                   "ivfpq": (8, 16, 32, 64, 128)}[index.kind]:
         if index.kind == "hnsw":
             index.ef_search = value
@@ -109,7 +112,8 @@ def sweep(index, queries: np.ndarray, truth: np.ndarray, args) -> list[dict]:  #
             index.config = dataclasses.replace(index.config, nprobe=value)
         found = np.concatenate([index.search(queries[s : s + 100], 10)[1] for s in range(0, len(queries), 100)])
         points.append({"knob": value, "recall@10": round(recall_at_k(found, truth), 4),
-                       "qps": round(single_query_qps(index, queries, seconds=args.qps_seconds / 2), 1)})
+                       "qps": round(single_query_qps(index, queries, seconds=args.qps_seconds / 2,
+                                                     build_threads=args.build_threads), 1)})
         print(f"    sweep {index.kind} {value}: {points[-1]}", flush=True)
     return points
 
@@ -121,7 +125,7 @@ def previous_rows(out: Path) -> list[dict]:
 
 def run(args) -> list[dict]:  # type: ignore[no-untyped-def]
     import faiss
-    faiss.omp_set_num_threads(2)
+    faiss.omp_set_num_threads(args.build_threads)
     rows: list[dict] = previous_rows(args.out) if args.update else []
     for dim in args.dims:
         for n in args.sizes:
@@ -195,6 +199,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--qps-seconds", type=float, default=10.0)
     parser.add_argument("--sweep", action="store_true", help="also sweep each backend's search knob at the largest size")
+    parser.add_argument("--sweep-queries", type=int, default=300, help="queries per sweep point")
+    parser.add_argument("--build-threads", type=int, default=1, help="FAISS OpenMP threads while building")
     parser.add_argument("--with-1m-1024", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--update", action="store_true", help="replace matching rows of an existing --out/index_bench.json")

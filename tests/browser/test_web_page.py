@@ -9,6 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
+ALL_WAVES = "() => [...document.querySelectorAll('.hit canvas')].every((c) => c.dataset.ready)"
 PLAYING = ("() => { const a = document.querySelector('#player');"
            " return !a.paused && a.currentTime > 0.3; }")
 
@@ -29,6 +30,7 @@ def test_type_a_query_see_results_and_play_a_hit(page, server, artifacts):
     page.wait_for_function(PLAYING)
     assert page.locator(".hit.playing .play").inner_text() == "Pause"
     assert page.locator("#now-playing").inner_text().startswith("police_siren")
+    page.wait_for_function(ALL_WAVES)
     page.screenshot(path=str(artifacts / "browser-search.png"), full_page=True)
 
 
@@ -68,6 +70,7 @@ def test_more_like_this_and_the_sound_page(page, server, artifacts):
     page.wait_for_selector("#sound-view:not([hidden]) #sound-title")
     page.wait_for_selector(".hit")
     assert "nearest neighbours" in page.locator("#status").inner_text()
+    page.wait_for_function(ALL_WAVES)
     page.screenshot(path=str(artifacts / "browser-sound-page.png"), full_page=True)
 
 

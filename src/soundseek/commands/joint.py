@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", type=Path, help="score this trained model on --test-folds instead of cross-validating")
     p.add_argument("--test-folds", default=None, help="folds to hold out, e.g. 1,2 (default: each fold in turn)")
     p.add_argument("--clotho", type=Path, help="Clotho folder (captions.csv + audio/) for caption R@1/5/10")
+    p.add_argument("--knn-k", type=int, default=25, help="neighbours voting in the kNN classifier (paper: 25)")
     p.add_argument("--json-out", type=Path, help="write all results as JSON here")
     p.set_defaults(func=cmd_evaluate)
 
@@ -42,7 +43,8 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training data (one of)")
     g.add_argument("--esc50", type=Path, help="ESC-50 folder: text = category")
     g.add_argument("--csv", type=Path, help="CSV of audio path + label or caption (optional group, fold columns)")
-    g.add_argument("--collection", type=Path, help="a collection: its sounds' own words are the labels")
+    g.add_argument("--collection", type=Path,
+                   help="a collection: its sounds' own words are the labels, its stored vectors the audio")
     p.add_argument("--folds", default=None, help="only these folds of the data, e.g. 2,3,4,5")
     p.add_argument("--audio-encoder", default="yamnet", choices=["yamnet", "mfcc"])
     p.add_argument("--audio-encoder-config", action="append", default=[], metavar="KEY=VALUE")
@@ -109,8 +111,7 @@ def load_data(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise QueryError("give exactly one of --esc50, --csv, --collection")
     if args.collection is not None:
         from soundseek.store import Collection
-        labelled = data.collection_set(Collection.open(args.collection))
-        return labelled.subset(range(len(labelled))) if labelled.folds is not None else _with_folds(labelled)
+        return _with_folds(data.collection_set(Collection.open(args.collection)))
     folds = _folds(args.folds)
     items = data.esc50_items(args.esc50, folds=folds) if args.esc50 else data.csv_items(args.csv)
     config = parse_settings(args.audio_encoder_config)

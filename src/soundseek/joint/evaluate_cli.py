@@ -21,8 +21,9 @@ def run(args: argparse.Namespace, labelled: Any, configs: tuple, test_folds: Seq
     clotho = clotho_features(args.clotho, labelled.audio_encoder, args) if args.clotho else None
     extra = (lambda fold, model: {"clotho": caption_recall_for(model, clotho)}) if clotho else None
     if args.model is None:
-        out = cross_validate(prep, cfg=cfg, net_cfg=net_cfg, folds=test_folds, progress=not args.quiet, on_model=extra)
-        out["mode"] = "cross-validation"
+        out = cross_validate(prep, cfg=cfg, net_cfg=net_cfg, folds=test_folds, progress=not args.quiet, on_model=extra,
+                             k=args.knn_k)
+        out.update(mode="cross-validation", k=args.knn_k)
         return out
     from soundseek.joint.saved import load_joint_model
 
@@ -30,11 +31,13 @@ def run(args: argparse.Namespace, labelled: Any, configs: tuple, test_folds: Seq
     folds = test_folds or [int(np.max(labelled.folds))]
     test = np.flatnonzero(np.isin(labelled.folds, folds))
     train = np.flatnonzero(~np.isin(labelled.folds, folds))
-    res = score_split(prep, model, train, test)
+    res = score_split(prep, model, train, test, k=args.knn_k)
     if clotho:
         res["clotho"] = caption_recall_for(model, clotho)
     res.update(mode="saved model", test_folds=folds)
-    return {"folds": [res], "baseline": _plain(res["baseline"]), "joint": _plain(res["joint"]), "mode": "saved model"}
+    return {"folds": [res], "baseline": _plain(res["baseline"]), "joint": _plain(res["joint"]), "mode": "saved model",
+            "k": args.knn_k, "search_text_audio": _plain(res["search"]["text->audio"]),
+            "search_audio_text": _plain(res["search"]["audio->text"])}
 
 
 def _plain(row: dict) -> dict:
@@ -73,7 +76,8 @@ def _cell(stat: dict[str, float | None]) -> str:
 
 
 def format_results(results: dict[str, Any]) -> str:
-    out = [format_table2(results, title=f"kNN (k=25) MAP@3, {results['mode']}, {len(results['folds'])} fold(s)")]
+    out = [format_table2(results, title=f"kNN (k={results.get('k', 25)}) MAP@3, {results['mode']}, "
+                                       f"{len(results['folds'])} fold(s)")]
     for key, name in (("search_text_audio", "text->audio search (labels over held-out clips)"),
                       ("search_audio_text", "audio->text (held-out clips ranking the vocabulary)")):
         if key in results:

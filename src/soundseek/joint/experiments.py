@@ -35,7 +35,7 @@ NOISE_LEVELS = (1.0, 2.0)
 
 @dataclass
 class ExperimentSettings:
-    """What to run on. `quick` = 2 folds, 8 clips per class and fold, few epochs (a smoke test)."""
+    """What to run on. `quick` = 2 folds, 4 clips per class and fold, 4 epochs (a smoke test)."""
 
     esc50: Path
     clotho: Path | None = None
@@ -105,7 +105,7 @@ def load_preps(settings: ExperimentSettings) -> dict[str, Prepared]:
     from soundseek.encoders import build_text_encoder
 
     items = jdata.esc50_items(settings.esc50, folds=settings.folds or ([1, 2] if settings.quick else None),
-                              per_class=8 if settings.quick else None)
+                              per_class=4 if settings.quick else None)
     yam_cfg = {"model_dir": str(settings.yamnet_dir)} if settings.yamnet_dir else {}
     class_map = str(Path(settings.yamnet_dir) / "yamnet_class_map.csv") if settings.yamnet_dir else None
     text = build_text_encoder("minilm")

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from soundseek.joint.data import LabelledSet, fold_splits, reference_phrases
-from soundseek.joint.evaluate import four_combinations, label_search_metrics, mean_std
+from soundseek.joint.evaluate import KNN_K, four_combinations, label_search_metrics, mean_std
 from soundseek.joint.model import NetworkConfig
 from soundseek.joint.saved import JointModel, from_trained
 from soundseek.joint.train import TrainConfig, TrainedJoint, fit_joint, label_ids, text_matrix
@@ -86,20 +86,20 @@ def noisy(text: np.ndarray, labels: np.ndarray, level: float, *, seed: int) -> n
 
 
 def score_split(prep: Prepared, model: JointModel, train: np.ndarray, test: np.ndarray, *,
-                text_noise: float = 0.0, seed: int = 0) -> dict[str, Any]:
+                text_noise: float = 0.0, seed: int = 0, k: int = KNN_K) -> dict[str, Any]:
     """Table-2 MAP@3 (baseline and joint) and search metrics for one train/test split."""
     names, audio = prep.names, prep.data.audio
     text = noisy(prep.text, prep.labels, text_noise, seed=seed + 7)
-    baseline = four_combinations(audio[train], text[train], audio[test], text[test], names[train], names[test])
+    baseline = four_combinations(audio[train], text[train], audio[test], text[test], names[train], names[test], k=k)
     ja_tr, ja_te = model.embed_audio(audio[train]), model.embed_audio(audio[test])
     jt_tr, jt_te = model.embed_text_features(text[train]), model.embed_text_features(text[test])
-    joint = four_combinations(ja_tr, jt_tr, ja_te, jt_te, names[train], names[test])
+    joint = four_combinations(ja_tr, jt_tr, ja_te, jt_te, names[train], names[test], k=k)
     search = label_search_metrics(ja_te, names[test], model.label_vectors, model.labels)
     return {"baseline": baseline, "joint": joint, "search": search}
 
 
 def cross_validate(prep: Prepared, *, cfg: TrainConfig, net_cfg: NetworkConfig, folds: Sequence[int] | None = None,
-                   text_noise: float = 0.0, progress: bool = False,
+                   text_noise: float = 0.0, progress: bool = False, k: int = KNN_K,
                    on_model: Callable[[int, JointModel], dict] | None = None) -> dict[str, Any]:
     """Leave-one-fold-out over the folds present (or `folds`): per-fold results and mean/std.
 
@@ -113,7 +113,7 @@ def cross_validate(prep: Prepared, *, cfg: TrainConfig, net_cfg: NetworkConfig, 
             continue
         t0 = time.perf_counter()
         model, trained = train_model(prep, train, cfg=cfg, net_cfg=net_cfg, progress=progress)
-        result = score_split(prep, model, train, test, text_noise=text_noise, seed=cfg.seed + fold)
+        result = score_split(prep, model, train, test, text_noise=text_noise, seed=cfg.seed + fold, k=k)
         result.update(fold=fold, best_epoch=trained.best_epoch, epochs_run=len(trained.history),
                       seconds=time.perf_counter() - t0)
         if on_model is not None:

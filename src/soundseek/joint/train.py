@@ -146,8 +146,8 @@ def _loop(net: TwinNetwork, opt: torch.optim.Optimizer, fit: _Tensors, val: _Ten
         score = validation_score(net, val, fit, reduce_text) if val is not None else -loss
         history.append({"epoch": epoch, "loss": loss, "val_map3": score})
         bar.set_postfix(loss=f"{loss:.4f}", val=f"{score:.3f}")
-        if score > best + 1e-6:
-            best, best_epoch, best_state, waited = score, epoch, copy.deepcopy(net.state_dict()), 0
+        if score >= best - 1e-6:  # a tie keeps the later, longer-trained model
+            best, best_epoch, best_state, waited = max(score, best), epoch, copy.deepcopy(net.state_dict()), 0
         else:
             waited += 1
             if waited >= cfg.patience:

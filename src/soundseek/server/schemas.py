@@ -141,7 +141,3 @@ class WaveformResponse(BaseModel):
     duration: float
     width: int
     peaks: list[list[float]]
-
-
-class ErrorResponse(BaseModel):
-    detail: str
