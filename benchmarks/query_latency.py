@@ -28,7 +28,7 @@ WORDS = ("dog bark rain thunder door creak glass break engine car horn bird song
          "drip clock tick bell siren applause crowd laugh baby cry keyboard typing train whistle").split()
 
 
-def build(root: Path, n_segments: int, dim: int, yamnet_dir: str | None, seed: int = 0):  # type: ignore[no-untyped-def]
+def build(root: Path, n_segments: int, dim: int, yamnet_dir: str | None, seed: int = 0, kind: str | None = None):  # type: ignore[no-untyped-def]
     from soundseek.encoders.yamnet import load_class_names
     from soundseek.search import SearchEngine
     from soundseek.searchstate import SearchState, load_segment_table
@@ -52,7 +52,7 @@ def build(root: Path, n_segments: int, dim: int, yamnet_dir: str | None, seed: i
     vectors = centres[rng.integers(0, 200, n_segments)] + 0.5 * rng.standard_normal((n_segments, dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     started = time.perf_counter()
-    index = make_index(dim, expected_size=n_segments)
+    index = make_index(dim, expected_size=n_segments, kind=kind)
     index.add(table.ids, vectors)
     build_s = time.perf_counter() - started
     del vectors
@@ -73,9 +73,9 @@ def _fill_metadata(coll, n_segments: int, rng: np.random.Generator) -> None:  # 
         coll.conn.executemany("INSERT INTO sound_text (rowid, words) SELECT id, text FROM sounds WHERE text != ''", [()])
 
 
-def measure(n_segments: int, dim: int, yamnet_dir: str | None, n_queries: int) -> dict:
+def measure(n_segments: int, dim: int, yamnet_dir: str | None, n_queries: int, kind: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        engine, build_s = build(Path(tmp) / "c", n_segments, dim, yamnet_dir)
+        engine, build_s = build(Path(tmp) / "c", n_segments, dim, yamnet_dir, kind=kind)
         engine.search_text("warm up the encoders")
         text_ms = []
         for i in range(n_queries):
@@ -113,15 +113,17 @@ def main() -> None:
     parser.add_argument("--yamnet-dir", default="../shared/models")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--kind", help="vector index backend (default: by size, as in a real collection)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.sizes[0], args.dim, args.yamnet_dir, args.queries)))
+        print(json.dumps(measure(args.sizes[0], args.dim, args.yamnet_dir, args.queries, args.kind)))
         return
     results = []
     for size in args.sizes:
         out = subprocess.run([sys.executable, __file__, "--one", "--sizes", str(size), "--dim", str(args.dim),
-                              "--yamnet-dir", args.yamnet_dir, "--queries", str(args.queries)],
+                              "--yamnet-dir", args.yamnet_dir, "--queries", str(args.queries)]
+                             + (["--kind", args.kind] if args.kind else []),
                              capture_output=True, text=True, check=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)

@@ -1,7 +1,7 @@
 """Audio->audio retrieval on ESC-50: SSL encoder (trained here, without labels) vs MFCC vs YAMNet, plus
 the SSL ablation (each deformation switched off in turn). Protocol: `soundseek.ssl.evaluate`.
 
-    .venv/bin/python benchmarks/ssl_eval.py --steps 300            # all 2,000 clips, ~30 min on 2 cores
+    .venv/bin/python benchmarks/ssl_eval.py --steps 250 --ablation-steps 250   # all 2,000 clips, ~25 min
     .venv/bin/python benchmarks/ssl_eval.py --per-class 8 --steps 20 --out /tmp/ssl   # smoke run
 
 Writes `ssl_eval.md` and `ssl_eval.json` under --out; models go to --work (resumable: rerunning with

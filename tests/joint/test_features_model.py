@@ -80,6 +80,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
         loaded = load_joint_model(folder)
         assert loaded.audio_encoder_name == "mfcc" and loaded.text_encoder_name == "glove" and loaded.dim == 6
         assert loaded.labels == ["bell", "rain", "dog"] and loaded.net.cfg.shared is shared
+        assert len(loaded.fingerprint) == 40 and loaded.fingerprint == load_joint_model(folder).fingerprint
         np.testing.assert_allclose(loaded.embed_audio(audio[:5]), model.embed_audio(audio[:5]), atol=1e-6)
         np.testing.assert_allclose(loaded.label_vectors, model.label_vectors, atol=1e-6)
         assert np.allclose(np.linalg.norm(loaded.embed_audio(audio[:5]), axis=1), 1.0, atol=1e-5)

@@ -109,5 +109,5 @@ def test_ivfpq_without_rerank_keeps_only_codes() -> None:
 
 
 def test_auto_parameters() -> None:
-    assert auto_m(128) == 32 and auto_m(1024) == 256 and auto_m(120) == 30
+    assert auto_m(128) == 32 and auto_m(1024) == 64 and auto_m(120) == 30
     assert auto_nlist(1_000_000) == 1000 and auto_nlist(2000) == 45 and auto_nlist(100) == 16

@@ -113,10 +113,11 @@ def load_data(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         from soundseek.store import Collection
         return _with_folds(data.collection_set(Collection.open(args.collection)))
     folds = _folds(args.folds)
-    items = data.esc50_items(args.esc50, folds=folds) if args.esc50 else data.csv_items(args.csv)
+    items = data.esc50_items(args.esc50) if args.esc50 else data.csv_items(args.csv)
     config = parse_settings(args.audio_encoder_config)
+    # features of the whole data set (one cache entry), then the folds asked for
     labelled = data.labelled_set(items, args.audio_encoder, config=config, cache=args.cache, progress=not args.quiet)
-    if args.csv and folds is not None and labelled.folds is not None:
+    if folds is not None and labelled.folds is not None:
         labelled = labelled.subset([i for i, f in enumerate(labelled.folds) if f in set(folds)])
     return labelled if labelled.folds is not None else _with_folds(labelled)
 
@@ -136,7 +137,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg, net_cfg = _configs(args)
     labelled = load_data(args)
-    prep = prepare(labelled, text_encoder=args.text_encoder, class_map=args.class_map)
+    prep = prepare(labelled, text_encoder=args.text_encoder, class_map=class_map(args))
     model, trained = train_model(prep, np.arange(len(labelled)), cfg=cfg, net_cfg=net_cfg, progress=not args.quiet)
     model.config["data"] = {"source": str(args.esc50 or args.csv or args.collection), "items": len(labelled),
                             "labels": len(model.labels), "folds": _folds(args.folds)}
@@ -145,6 +146,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"model: {args.out}  ({len(labelled)} items, {len(model.labels)} labels, best epoch {trained.best_epoch}, "
           f"validation MAP@3 {trained.best_val:.3f}, {trained.seconds:.0f} s)")
     return 0
+
+
+def class_map(args: argparse.Namespace) -> str | None:
+    """--class-map, else the class map beside a YAMNet given by --audio-encoder-config model_dir=..."""
+    from soundseek.commands.core import parse_settings
+
+    if args.class_map:
+        return str(args.class_map)
+    model_dir = parse_settings(args.audio_encoder_config).get("model_dir")
+    return str(Path(model_dir) / "yamnet_class_map.csv") if model_dir else None
 
 
 def _neutral_config(args: argparse.Namespace) -> dict:

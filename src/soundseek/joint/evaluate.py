@@ -25,7 +25,7 @@ mAP@10); and audio->label hit@k ranking the vocabulary for each test clip. Capti
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -133,5 +133,3 @@ def mean_std(values: Sequence[dict[str, float | None]]) -> dict[str, dict[str, f
         out[key] = {"mean": float(np.mean(vals)) if vals else None, "std": float(np.std(vals)) if vals else None}
     return out
 
-
-Embed = Callable[[np.ndarray], np.ndarray]

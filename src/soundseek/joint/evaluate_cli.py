@@ -14,10 +14,11 @@ from soundseek.joint.saved import JointModel
 
 def run(args: argparse.Namespace, labelled: Any, configs: tuple, test_folds: Sequence[int] | None) -> dict[str, Any]:
     """Evaluate as the command line asks. Returns: a JSON-ready dict."""
+    from soundseek.commands.joint import class_map
     from soundseek.joint.runs import cross_validate, prepare, score_split
 
     cfg, net_cfg = configs
-    prep = prepare(labelled, text_encoder=args.text_encoder, class_map=args.class_map)
+    prep = prepare(labelled, text_encoder=args.text_encoder, class_map=class_map(args))
     clotho = clotho_features(args.clotho, labelled.audio_encoder, args) if args.clotho else None
     extra = (lambda fold, model: {"clotho": caption_recall_for(model, clotho)}) if clotho else None
     if args.model is None:

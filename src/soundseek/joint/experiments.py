@@ -14,12 +14,12 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from soundseek.joint import data as jdata
-from soundseek.joint.evaluate import caption_recall, knn_label_ranking, label_search_metrics
+from soundseek.joint.evaluate import caption_recall, label_search_metrics
 from soundseek.joint.model import NetworkConfig
 from soundseek.joint.qualitative import qualitative
 from soundseek.joint.runs import Prepared, cross_validate, prepare, score_split, train_model
@@ -217,5 +217,3 @@ def uniformity_experiment(prep: Prepared, split: tuple, cfg: TrainConfig, net: N
                         "gaussian_mixture": uniformity_summary(mixture_reference(n, dim, components=n_classes, seed=cfg.seed))}
     return out
 
-
-__all__ = ["ExperimentSettings", "run_all", "knn_label_ranking", "Callable"]

@@ -27,7 +27,7 @@ class Prepared:
         text: (n, d_text) raw text-encoder vector of each item's text.
         labels: (n,) int label ids (equal texts, equal ids).
         extra: (m, d_text) reference phrases' vectors the text PCA is fitted on besides the labels.
-        encode: the text encoder's `encode_text`.
+        encoder: the built text encoder (shared with the models trained here, so it loads once).
     """
 
     data: LabelledSet
@@ -36,7 +36,11 @@ class Prepared:
     extra: np.ndarray
     text_encoder: str
     text_encoder_config: dict
-    encode: Callable[[list[str]], np.ndarray]
+    encoder: Any
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Raw text features. Returns: (len(texts), d_text)."""
+        return self.encoder.encode_text(texts)
 
     @property
     def names(self) -> np.ndarray:
@@ -55,7 +59,7 @@ def prepare(data: LabelledSet, *, text_encoder: str = "minilm", text_encoder_con
     phrases = reference_phrases(class_map)
     extra = enc.encode_text(phrases) if phrases else np.zeros((0, enc.dim), np.float32)
     return Prepared(data, text_matrix(enc.encode_text, data.texts), label_ids(data.texts), extra,
-                    text_encoder, dict(text_encoder_config or {}), enc.encode_text)
+                    text_encoder, dict(text_encoder_config or {}), enc)
 
 
 def train_model(prep: Prepared, idx: np.ndarray, *, cfg: TrainConfig, net_cfg: NetworkConfig,
@@ -70,7 +74,7 @@ def train_model(prep: Prepared, idx: np.ndarray, *, cfg: TrainConfig, net_cfg: N
     vocab = list(first)
     model = from_trained(trained, audio_encoder=prep.data.audio_encoder, text_encoder=prep.text_encoder,
                          labels=vocab, label_features=prep.text[[first[t] for t in vocab]],
-                         text_encoder_config=prep.text_encoder_config,
+                         text_encoder_config=prep.text_encoder_config, text_encoder_obj=prep.encoder,
                          config={"train": cfg.to_dict(), "best_epoch": trained.best_epoch,
                                  "best_val_map3": trained.best_val, "train_seconds": trained.seconds})
     return model, trained

@@ -15,6 +15,7 @@ built from the registry, lazily, on the first `embed_text`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,9 @@ class JointModel:
     label_vectors: np.ndarray
     config: dict[str, Any] = field(default_factory=dict)
     text_encoder_config: dict[str, Any] = field(default_factory=dict)
+    #: sha1 of the saved weight and feature files ("" for a model not loaded from disk): a stable
+    #: name for the space a collection stores this model's vectors in.
+    fingerprint: str = ""
     _text_encoder: Any = None
 
     @property
@@ -95,11 +99,13 @@ class JointModel:
 
 
 def from_trained(trained: Any, *, audio_encoder: str, text_encoder: str, labels: list[str], label_features: np.ndarray,
-                 text_encoder_config: dict | None = None, config: dict | None = None) -> JointModel:
-    """A JointModel from a `train.TrainedJoint` in memory; `label_features` (n_labels, d_text) raw."""
+                 text_encoder_config: dict | None = None, config: dict | None = None,
+                 text_encoder_obj: Any = None) -> JointModel:
+    """A JointModel from a `train.TrainedJoint` in memory; `label_features` (n_labels, d_text) raw;
+    `text_encoder_obj` an already built text encoder named `text_encoder` (else built on first use)."""
     model = JointModel(trained.net, trained.audio_reducer, trained.text_reducer, audio_encoder, text_encoder,
                        list(labels), np.zeros((0, trained.net.cfg.dim), np.float32), dict(config or {}),
-                       dict(text_encoder_config or {}))
+                       dict(text_encoder_config or {}), _text_encoder=text_encoder_obj)
     model.label_vectors = model.embed_text_features(label_features) if len(labels) else model.label_vectors
     return model
 
@@ -155,4 +161,12 @@ def load_joint_model(directory: Path | str) -> JointModel:
     net.eval()
     return JointModel(net, Reducer.from_state(arrays, "audio"), Reducer.from_state(arrays, "text"),
                       config["audio_encoder"], config["text_encoder"], list(config.get("labels", [])),
-                      arrays["labels.joint"], config, dict(config.get("text_encoder_config") or {}))
+                      arrays["labels.joint"], config, dict(config.get("text_encoder_config") or {}),
+                      _fingerprint(folder))
+
+
+def _fingerprint(folder: Path) -> str:
+    digest = hashlib.sha1()
+    for name in ("model.safetensors", "features.safetensors"):
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()
