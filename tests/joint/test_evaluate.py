@@ -61,3 +61,10 @@ def test_uniformity_orders_references() -> None:
     assert point_sigma(uni) < point_sigma(gmm)
     assert 0.0 <= voxel_entropy(gmm) <= 1.0
     assert voxel_entropy(np.zeros((10, 3)) + [1, 0, 0]) == pytest.approx(0.0)
+
+
+def test_linear_probe_on_separable_data() -> None:
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 0.1, (20, 3)) + [1, 0, 0], rng.normal(0, 0.1, (20, 3)) + [0, 1, 0]])
+    y = ["a"] * 20 + ["b"] * 20
+    assert ev.linear_probe_map3(x[::2], y[::2], x[1::2], y[1::2]) == pytest.approx(1.0)

@@ -106,3 +106,13 @@ def test_encoder_config_records_an_absolute_model_dir(tmp_path: Path, monkeypatc
     monkeypatch.chdir(tmp_path)
     encoder = build_audio_encoder("ssl", {"model_dir": "m"})
     assert encoder_config_dict(encoder)["model_dir"] == str((tmp_path / "m").resolve())
+
+
+def test_anchors_without_a_negative_are_left_out() -> None:
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    p = torch.tensor([[0.8, 0.6], [0.6, 0.8]])
+    valid = torch.tensor([[False, True, False, True], [False, False, False, False]])
+    loss, active = triplet_loss(a, p, valid, margin=0.5)
+    assert float(loss) == pytest.approx(0.1) and active == 1.0  # only anchor 0 counts
+    loss, active = triplet_loss(a, p, torch.zeros(2, 4, dtype=torch.bool), margin=0.5)
+    assert float(loss) == 0.0 and active == 0.0

@@ -133,3 +133,16 @@ def mean_std(values: Sequence[dict[str, float | None]]) -> dict[str, dict[str, f
         out[key] = {"mean": float(np.mean(vals)) if vals else None, "std": float(np.std(vals)) if vals else None}
     return out
 
+
+def linear_probe_map3(train_x: np.ndarray, train_labels: Sequence[object], test_x: np.ndarray,
+                      test_labels: Sequence[object], *, c: float = 10.0) -> float:
+    """MAP@3 of a logistic-regression classifier on raw vectors (a reference for what a supervised
+    model can get out of the features; labels ranked by predicted probability)."""
+    try:
+        from sklearn.linear_model import LogisticRegression
+    except ImportError as exc:
+        from soundseek.errors import MissingExtraError
+        raise MissingExtraError("train", "sklearn") from exc
+    clf = LogisticRegression(C=c, max_iter=300).fit(train_x, np.asarray(train_labels, dtype=object))
+    order = np.argsort(-clf.predict_proba(test_x), axis=1, kind="stable")[:, :3]
+    return map_at_k_of_rankings([list(clf.classes_[row]) for row in order], test_labels, k=3)

@@ -84,13 +84,18 @@ def negative_mask(sources: np.ndarray) -> torch.Tensor:
 
 
 def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, valid: torch.Tensor, margin: float) -> tuple[torch.Tensor, float]:
-    """Semi-hard triplet loss of unit embeddings (B, d). Returns: loss, share of active triplets."""
+    """Semi-hard triplet loss of unit embeddings (B, d), over the anchors that have a valid negative.
+
+    Returns: loss, share of active triplets."""
     candidates = torch.cat([anchor, positive])
     d_ap = (anchor - positive).pow(2).sum(dim=1)
     d_an = torch.cdist(anchor, candidates).pow(2)
     neg = semi_hard_negatives(d_ap.detach(), d_an.detach(), valid)
     d_neg = d_an.gather(1, neg[:, None]).squeeze(1)
-    losses = torch.relu(d_ap - d_neg + margin)
+    has = valid.any(dim=1)  # an anchor with no candidate negative (tiny collections) does not count
+    losses = torch.relu(d_ap - d_neg + margin)[has]
+    if len(losses) == 0:
+        return (anchor * 0).sum(), 0.0
     return losses.mean(), float((losses > 0).float().mean())
 
 

@@ -6,17 +6,18 @@ bits (Charikar's SimHash: P[bit differs] = angle / pi), so near neighbours colli
 
 Search is query-directed multi-probe (Lv et al., 2007): besides the query's own bucket, each table also
 probes the buckets obtained by flipping the bits whose projections were closest to zero, in increasing
-order of the summed |projection| of the flipped bits, `n_probes` buckets per table in all. The union
+order of the summed |projection| of the flipped bits, `n_probes` buckets per table in all (chosen among the subsets
+of the 10 least confident bits, with one matrix product for all tables). The union
 of the probed buckets is re-ranked exactly with the stored float32 vectors, so scores are exact inner
 products and recall is only lost when a true neighbour lands in no probed bucket.
 
 Layout of a saved index: `meta.json` (kind, dim, parameters), `lsh.npz` (ids, vectors, alive, planes).
-The bucket tables are derived data, rebuilt on load and after adds (one argsort per table).
+The bucket tables are derived data, rebuilt on load and after adds: one sorted array of
+(table << n_bits | key), so the probes of all tables are looked up with one binary search.
 """
 
 from __future__ import annotations
 
-import heapq
 import io
 import json
 from dataclasses import asdict, dataclass
@@ -30,7 +31,7 @@ from soundseek.vindex.base import atomic_write_bytes, write_meta
 
 @dataclass(frozen=True)
 class LshConfig:
-    """Parameters of the LSH index (defaults chosen with benchmarks/index_bench.py, see docs/index.md)."""
+    """Parameters of the LSH index (benchmarked in benchmarks/index_bench.py, see docs/index.md)."""
 
     n_tables: int = 16
     n_bits: int = 16
@@ -38,30 +39,44 @@ class LshConfig:
     seed: int = 0
 
 
-def probe_masks(margins: np.ndarray, n_probes: int) -> list[int]:
-    """Bit masks to XOR onto a bucket key, best first (the query's own bucket, mask 0, is first).
+#: Probes are drawn from the flips of subsets of the `PROBE_BITS` least confident bits of each table.
+PROBE_BITS = 10
 
-    A probe flipping the set of bits S costs sum(|margin_i| for i in S); the masks come out in order of
-    increasing cost (Lv et al.'s shift/expand generation over the bits sorted by |margin|).
+
+def _subsets(m: int) -> np.ndarray:
+    """All 2^m subsets of m ranks as a (2^m, m) 0/1 matrix (row 0 = the empty set)."""
+    return ((np.arange(2**m)[:, None] >> np.arange(m)[None, :]) & 1).astype(np.float32)
+
+
+def table_probe_masks(margins: np.ndarray, n_probes: int) -> np.ndarray:
+    """Bit masks to XOR onto each table's bucket key, cheapest first (mask 0, the own bucket, first).
+
+    A probe flipping the set of bits S costs sum(|margin_i| for i in S) (Lv et al.'s query-directed
+    score). The masks are the `n_probes` cheapest subsets of each table's `PROBE_BITS` least confident
+    bits, found with one matrix product for all tables (exact when n_bits <= PROBE_BITS; otherwise a flip
+    of a more confident bit is never probed, which costs little since such flips are expensive).
 
     Args:
-        margins: (n_bits,) projections of the query on the table's directions.
+        margins: (n_tables, n_bits) projections of the query on each table's directions.
     Returns:
-        up to `n_probes` distinct int masks.
+        (n_tables, min(n_probes, 2^m)) int64 masks.
     """
-    order = np.argsort(np.abs(margins))
-    cost = np.abs(margins)[order]
-    masks = [0]
-    heap: list[tuple[float, tuple[int, ...]]] = [(float(cost[0]), (0,))] if len(cost) else []
-    while heap and len(masks) < n_probes:
-        total, subset = heapq.heappop(heap)
-        masks.append(int(sum(1 << int(order[j]) for j in subset)))
-        last = subset[-1]
-        if last + 1 < len(cost):
-            shifted = subset[:-1] + (last + 1,)
-            heapq.heappush(heap, (total - float(cost[last]) + float(cost[last + 1]), shifted))
-            heapq.heappush(heap, (total + float(cost[last + 1]), subset + (last + 1,)))
-    return masks
+    m = min(PROBE_BITS, margins.shape[1])
+    order = np.argsort(np.abs(margins), axis=1)[:, :m]
+    cost = np.take_along_axis(np.abs(margins), order, axis=1)
+    subsets = _subsets(m)
+    costs = cost @ subsets.T  # (n_tables, 2^m)
+    p = min(n_probes, len(subsets))
+    best = np.argpartition(costs, p - 1, axis=1)[:, :p] if p < len(subsets) else np.tile(np.arange(p), (len(costs), 1))
+    best = np.take_along_axis(best, np.argsort(np.take_along_axis(costs, best, axis=1), axis=1, kind="stable"), axis=1)
+    bit_values = np.int64(1) << order.astype(np.int64)  # (n_tables, m)
+    rank_masks = subsets.astype(np.int64) @ bit_values.T  # (2^m, n_tables)
+    return np.take_along_axis(rank_masks.T, best, axis=1)
+
+
+def probe_masks(margins: np.ndarray, n_probes: int) -> list[int]:
+    """`table_probe_masks` for a single table's (n_bits,) margins."""
+    return [int(v) for v in table_probe_masks(np.asarray(margins)[None, :], n_probes)[0]]
 
 
 class LshIndex:
@@ -72,8 +87,9 @@ class LshIndex:
     def __init__(self, dim: int, config: LshConfig | None = None) -> None:
         self.dim = dim
         self.config = config or LshConfig()
-        if not 1 <= self.config.n_bits <= 62:
-            raise CollectionError(f"LSH n_bits must be 1..62, not {self.config.n_bits}")
+        table_bits = int(self.config.n_tables - 1).bit_length()
+        if self.config.n_bits < 1 or self.config.n_bits + table_bits > 62:
+            raise CollectionError(f"LSH keys need n_bits + log2(n_tables) <= 62 (n_bits={self.config.n_bits})")
         rng = np.random.default_rng(self.config.seed)
         shape = (dim, self.config.n_tables * self.config.n_bits)
         self._planes = rng.standard_normal(shape).astype(np.float32)
@@ -81,7 +97,7 @@ class LshIndex:
         self._vectors = np.zeros((0, dim), dtype=np.float32)
         self._alive = np.zeros(0, dtype=bool)
         self._position: dict[int, int] = {}
-        self._tables: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._tables: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self._position)
@@ -118,31 +134,33 @@ class LshIndex:
         weights = np.int64(1) << np.arange(self.config.n_bits, dtype=np.int64)
         return (bits.astype(np.int64) * weights).sum(axis=2)
 
-    def _build(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per table: sorted keys and the positions in that order (a CSR-like bucket table)."""
+    def _build(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bucket tables as one sorted array of (table << n_bits | key) and the positions in that order."""
         if self._tables is None:
             chunks = [self._keys(self._vectors[s : s + 65536]) for s in range(0, len(self._vectors), 65536)]
             keys = np.concatenate(chunks) if chunks else np.zeros((0, self.config.n_tables), dtype=np.int64)
-            tables = []
-            for t in range(self.config.n_tables):
-                order = np.argsort(keys[:, t], kind="stable").astype(np.int32)
-                tables.append((keys[order, t], order))
-            self._tables = tables
+            keys |= np.arange(self.config.n_tables, dtype=np.int64)[None, :] << self.config.n_bits
+            flat = keys.T.ravel()  # table-major, so table t's keys precede table t+1's
+            order = np.argsort(flat, kind="stable")
+            self._tables = (flat[order], (order % max(1, len(self._vectors))).astype(np.int32))
         return self._tables
 
     def candidates(self, query: np.ndarray) -> np.ndarray:
         """Positions of stored vectors in the buckets probed for one (dim,) query (may hold dead ones)."""
-        tables = self._build()
-        nb = self.config.n_bits
-        margins = (query @ self._planes).reshape(self.config.n_tables, nb)
+        keys, positions = self._build()
+        nb, nt = self.config.n_bits, self.config.n_tables
+        margins = (query @ self._planes).reshape(nt, nb)
         weights = np.int64(1) << np.arange(nb, dtype=np.int64)
         base = ((margins > 0).astype(np.int64) * weights).sum(axis=1)
-        found = []
-        for t, (keys, order) in enumerate(tables):
-            probes = base[t] ^ np.asarray(probe_masks(margins[t], self.config.n_probes), dtype=np.int64)
-            lo, hi = np.searchsorted(keys, probes, "left"), np.searchsorted(keys, probes, "right")
-            found.extend(order[a:b] for a, b in zip(lo, hi) if b > a)
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int32)
+        base |= np.arange(nt, dtype=np.int64) << nb
+        probes = (base[:, None] ^ table_probe_masks(margins, self.config.n_probes)).ravel()
+        lo, hi = np.searchsorted(keys, probes, "left"), np.searchsorted(keys, probes, "right")
+        lengths = hi - lo
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int32)
+        offsets = np.repeat(lo - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        return np.unique(positions[np.arange(total) + offsets])
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
@@ -164,7 +182,7 @@ class LshIndex:
 
     def memory_bytes(self) -> int:
         """Bytes held by vectors, ids and bucket tables (what the benchmark reports)."""
-        tables = sum(k.nbytes + o.nbytes for k, o in self._build())
+        tables = sum(a.nbytes for a in self._build())
         return int(self._vectors.nbytes + self._ids.nbytes + self._alive.nbytes + tables + self._planes.nbytes)
 
     def save(self, path: Path) -> None:
