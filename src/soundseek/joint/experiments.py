@@ -35,7 +35,7 @@ NOISE_LEVELS = (1.0, 2.0)
 
 @dataclass
 class ExperimentSettings:
-    """What to run on. `quick` = 2 folds, 4 clips per class and fold, 4 epochs (a smoke test)."""
+    """What to run on. `quick` = 2 folds, 4 clips per class and fold, 2 epochs (a smoke test)."""
 
     esc50: Path
     clotho: Path | None = None
@@ -48,8 +48,8 @@ class ExperimentSettings:
 
 
 def default_train_config(settings: ExperimentSettings) -> TrainConfig:
-    """Our default recipe (NT-Xent); quick runs train for 4 epochs."""
-    return TrainConfig(loss="nt_xent", epochs=4 if settings.quick else 40, patience=8, seed=settings.seed)
+    """Our default recipe (NT-Xent); quick runs train for 2 epochs."""
+    return TrainConfig(loss="nt_xent", epochs=2 if settings.quick else 40, patience=8, seed=settings.seed)
 
 
 def default_net_config() -> NetworkConfig:
