@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from soundseek.encoders import AudioEncoder, TextEncoder, build_audio_encoder, build_text_encoder
 from soundseek.encoders.base import l2_normalize
@@ -83,10 +83,16 @@ def _blas_single_thread(method: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        with threadpool_limits(1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             return method(*args, **kwargs)
 
     return wrapper
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller() -> ThreadpoolController:
+    """Built once: finding the loaded BLAS libraries reads /proc/self/maps (about 1 ms)."""
+    return ThreadpoolController()
 
 
 class SearchEngine:
@@ -101,15 +107,17 @@ class SearchEngine:
         state = state or load_search_state(coll, self.space, self.class_names)
         self.table: SegmentTable = state.table
         self.index = state.index
-        #: Class-major (C, n) float16 log class scores (see zeroshot.log_scores), or None.
-        self.class_scores = state.log_class_scores
-        #: The same scores segment-major (n, C): feedback reads whole rows of a few candidates.
-        self._score_rows = None if self.class_scores is None else np.ascontiguousarray(self.class_scores.T)
+        scores = state.log_class_scores
+        #: Class-major (C, n) float32 log class scores (see zeroshot.log_scores), or None: the
+        #: zero-shot pass reads a few whole class rows (float32: half-float conversion cost 5 ms/row at 1M).
+        self.class_scores = None if scores is None else scores.astype(np.float32)
+        #: The same scores segment-major (n, C) float16: feedback reads whole rows of a few candidates.
+        self._score_rows = None if scores is None else np.ascontiguousarray(scores.T)
         self._audio_encoder = audio_encoder
         self._text_encoder = text_encoder
         self._matcher: ClassNameMatcher | None = None
         self._sound_text_vectors: np.ndarray | None = None
-        self._has_sound_text = False
+        self._sound_text_rows = np.zeros(0, dtype=np.int64)
         self.joint_model = joint_model
         self.joint_index = None
         if joint_model is not None and len(self.table):
@@ -148,20 +156,21 @@ class SearchEngine:
     def text_scores(self, query: str) -> np.ndarray:
         """Fused score of every segment for `query`. Returns: (n_segments,) float32."""
         n = len(self.table)
-        total = np.zeros(n, dtype=np.float32)
         if n == 0:
-            return total
+            return np.zeros(0, dtype=np.float32)
         templated, plain = self.query_vectors(query)
+        # Evidence about whole sounds (their words) is summed per sound, then spread to segments once.
+        per_sound = KEYWORD_WEIGHT * self._keyword_scores(query)
+        per_sound += TEXT_SIMILARITY_WEIGHT * self._text_similarity(plain)
+        total = self.table.per_sound_to_segments(per_sound)
         if self.class_scores is not None and self.matcher is not None:
             classes, weights = self.matcher.weights(templated)
             zs = _unit(score_segments(self.class_scores, classes, weights))
             total += zs
-            total += FEEDBACK_WEIGHT * self._feedback(zs)
+            self._add_feedback(total, zs)
         if self.joint_index is not None:
             from soundseek.joint_search import joint_text_scores
             total += _unit(joint_text_scores(self.joint_model, self.joint_index, self.table, query))
-        total += KEYWORD_WEIGHT * self._keyword_scores(query)
-        total += TEXT_SIMILARITY_WEIGHT * self._text_similarity(plain)
         return total
 
     def query_vectors(self, query: str) -> tuple[np.ndarray, np.ndarray]:
@@ -171,33 +180,33 @@ class SearchEngine:
         return vectors[0], vectors[1]
 
     def _text_similarity(self, qvec: np.ndarray) -> np.ndarray:
-        """Semantic match of the query with each sound's own words (MiniLM cosine above a floor)."""
+        """Semantic match of the query with each sound's own words (MiniLM cosine above a floor),
+        per distinct sound (aligned with table.sounds)."""
         if self._sound_text_vectors is None:
             from soundseek.searchstate import load_sound_text_vectors
-            self._sound_text_vectors = load_sound_text_vectors(self.coll, self.table, self.text_encoder)
-            self._has_sound_text = bool(self._sound_text_vectors.any())
-        if not self._has_sound_text:
-            return np.zeros(len(self.table), dtype=np.float32)
-        sims = self._sound_text_vectors @ qvec
-        per_sound = np.clip((sims - TEXT_SIMILARITY_FLOOR) / (1 - TEXT_SIMILARITY_FLOOR), 0, 1)
-        return self.table.per_sound_to_segments(per_sound.astype(np.float32))
+            vectors = load_sound_text_vectors(self.coll, self.table, self.text_encoder)
+            self._sound_text_rows = np.flatnonzero(vectors.any(axis=1))  # only sounds that have words
+            self._sound_text_vectors = np.ascontiguousarray(vectors[self._sound_text_rows])
+        per_sound = np.zeros(len(self.table.sounds), dtype=np.float32)
+        if len(self._sound_text_rows):
+            sims = self._sound_text_vectors @ qvec
+            per_sound[self._sound_text_rows] = np.clip((sims - TEXT_SIMILARITY_FLOOR) / (1 - TEXT_SIMILARITY_FLOOR), 0, 1)
+        return per_sound
 
-    def _feedback(self, first_pass: np.ndarray) -> np.ndarray:
+    def _add_feedback(self, total: np.ndarray, first_pass: np.ndarray) -> None:
         """Pseudo-relevance feedback in class-score space, over the best FEEDBACK_POOL candidates.
 
         The centroid of the FEEDBACK_TOP best first-pass segments' (L2-normalized) log class-score
-        vectors is compared, by cosine, with every candidate's vector. Returns: (n,) in [0, 1].
+        vectors is compared, by cosine, with every candidate's vector; FEEDBACK_WEIGHT times that
+        similarity, scaled to [0, 1], is added to the candidates' scores in `total`.
         """
-        out = np.zeros_like(first_pass)
-        if self.class_scores is None or not first_pass.any():
-            return out
-        pool = min(len(first_pass), FEEDBACK_POOL)
-        cand = np.argpartition(-first_pass, pool - 1)[:pool] if pool < len(first_pass) else np.arange(len(first_pass))
-        cand = cand[np.argsort(-first_pass[cand], kind="stable")]
+        if FEEDBACK_WEIGHT == 0 or not first_pass.any():
+            return
+        cand = _top_order(first_pass, min(len(first_pass), FEEDBACK_POOL))
         x = l2_normalize(self._score_rows[cand].astype(np.float32))
-        centroid = l2_normalize(x[:FEEDBACK_TOP].mean(axis=0))
-        out[cand] = np.maximum(x @ centroid, 0)
-        return _unit(out)
+        sims = np.maximum(x @ l2_normalize(x[:FEEDBACK_TOP].mean(axis=0)), 0)
+        if sims.max() > 0:
+            total[cand] += FEEDBACK_WEIGHT * sims / sims.max()
 
     def _vectors(self, segment_ids: np.ndarray) -> np.ndarray:
         getter = getattr(self.index, "vectors_of", None)
@@ -206,17 +215,16 @@ class SearchEngine:
         return self.coll.vectors_for(self.space, [int(i) for i in segment_ids])
 
     def _keyword_scores(self, query: str) -> np.ndarray:
+        """BM25 of each distinct sound (aligned with table.sounds), scaled to [0, 1]."""
         hits = self.coll.keyword_search(_fts_query(query))
-        out = np.zeros(len(self.table), dtype=np.float32)
+        per_sound = np.zeros(len(self.table.sounds), dtype=np.float32)
         if hits:
             ids = np.asarray([h[0] for h in hits], dtype=np.int64)
             vals = np.asarray([h[1] for h in hits], dtype=np.float32)
             rows = np.searchsorted(self.table.sounds, ids)
             ok = (rows < len(self.table.sounds)) & (self.table.sounds[np.minimum(rows, len(self.table.sounds) - 1)] == ids)
-            per_sound = np.zeros(len(self.table.sounds), dtype=np.float32)
             per_sound[rows[ok]] = vals[ok] / (vals.max() or 1.0)
-            out = self.table.per_sound_to_segments(per_sound)
-        return out
+        return per_sound
 
     # -- audio -> audio ------------------------------------------------------------------------
     def embed_query_audio(self, path: str | Path, *, start: float | None = None, end: float | None = None) -> np.ndarray:
@@ -267,9 +275,8 @@ class SearchEngine:
     def _rank(self, scores: np.ndarray, *, top: int, offset: int, filters: Filters | None) -> list[Hit]:
         if top < 1 or offset < 0:
             raise QueryError("--top must be >= 1 and the offset >= 0")
-        scores = scores.astype(np.float32, copy=True)
         if filters and filters.active():
-            scores[~self._filter_mask(filters)] = -np.inf
+            scores = np.where(self._filter_mask(filters), scores, -np.inf).astype(np.float32)
         want = top + offset
         pool = min(len(scores), max(64, want * 8))
         while True:
@@ -320,7 +327,7 @@ class SearchEngine:
 def _top_order(scores: np.ndarray, pool: int) -> np.ndarray:
     """Positions of the `pool` highest scores, best first (argpartition, then sort of the pool only)."""
     if pool < len(scores):
-        part = np.argpartition(-scores, pool - 1)[:pool]
+        part = np.argpartition(scores, len(scores) - pool)[len(scores) - pool:]
     else:
         part = np.arange(len(scores))
     return part[np.argsort(-scores[part], kind="stable")]
@@ -343,7 +350,9 @@ def _best_per_sound(order: np.ndarray, scores: np.ndarray, sound_ids: np.ndarray
 def _unit(x: np.ndarray) -> np.ndarray:
     """Scale to [0, 1] by the maximum (all-zero stays zero)."""
     top = float(np.max(x)) if x.size else 0.0
-    return (x / top).astype(np.float32) if top > 0 else np.zeros_like(x, dtype=np.float32)
+    if top <= 0:
+        return np.zeros_like(x, dtype=np.float32)
+    return np.multiply(x, np.float32(1.0 / top), dtype=np.float32)
 
 
 def _check_text(query: str) -> str:

@@ -75,5 +75,5 @@ def score_segments(class_scores: np.ndarray, classes: np.ndarray, weights: np.nd
     """Weighted sum of chosen rows of a class-major (C, n) matrix of log scores. Returns: (n,) float32."""
     out = np.zeros(class_scores.shape[1], dtype=np.float32)
     for c, w in zip(classes, weights):
-        out += w * class_scores[c].astype(np.float32)
+        out += np.float32(w) * class_scores[c]
     return out
