@@ -3,7 +3,7 @@
 A collection gets a joint model with `soundseek index --model DIR` (recorded in its meta, used by every
 later search) or per search with `--model DIR`. The model maps the collection's stored acoustic vectors
 into the joint space; those joint vectors are stored as their own embedding space `joint:<id>`, where
-`<id>` is a hash of the model's config, so a retrained model gets fresh vectors.
+`<id>` is the fingerprint of the model's weight files, so a retrained model gets fresh vectors.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ def attach_model(coll: Collection, model_dir: Path) -> None:
 
 
 def joint_space(model: Any) -> str:
-    digest = hashlib.sha1(repr(sorted(getattr(model, "config", {}).items())).encode()).hexdigest()[:12]
-    return f"joint:{digest}"
+    """The embedding-space name of a model's vectors: named by its weights' fingerprint."""
+    digest = getattr(model, "fingerprint", "") or hashlib.sha1(repr(sorted(model.config.items())).encode()).hexdigest()
+    return f"joint:{digest[:12]}"
 
 
 def ensure_joint_vectors(coll: Collection, model: Any, table: SegmentTable) -> VectorIndex:

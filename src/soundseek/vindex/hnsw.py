@@ -7,6 +7,7 @@ tombstone per position; searches over-fetch by the number of tombstones (capped)
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,7 @@ class HnswIndex:
         buf = io.BytesIO()
         np.savez(buf, labels=self._labels, alive=self._alive)
         atomic_write_bytes(Path(path) / "hnsw_ids.npz", buf.getvalue())
-        write_meta(Path(path), {"kind": self.kind, "dim": self.dim, "count": len(self)})
+        write_meta(Path(path), {"kind": self.kind, "dim": self.dim, "count": len(self), "ef_search": self.ef_search})
 
     @classmethod
     def load(cls, path: Path) -> "HnswIndex":
@@ -87,7 +88,8 @@ class HnswIndex:
         index = cls.__new__(cls)
         raw = np.frombuffer((Path(path) / "hnsw.faiss").read_bytes(), dtype=np.uint8)
         index._index = faiss.deserialize_index(raw)
-        index.dim, index.ef_search = index._index.d, 64
+        meta = json.loads((Path(path) / "meta.json").read_text())
+        index.dim, index.ef_search = index._index.d, int(meta.get("ef_search", 64))
         with np.load(Path(path) / "hnsw_ids.npz") as data:
             index._labels, index._alive = data["labels"], data["alive"].copy()
         index._position = {int(i): p for p, i in enumerate(index._labels) if index._alive[p]}
