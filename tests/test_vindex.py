@@ -63,3 +63,13 @@ def test_hnsw_recall_at_10_against_exact():
 def test_make_index_picks_backend_by_size():
     assert make_index(8, expected_size=10).kind == "exact"
     assert make_index(8, expected_size=10**6).kind != "exact"
+
+
+@pytest.mark.parametrize("kind", ["exact", "hnsw", "ivfpq", "lsh"])
+def test_query_of_the_wrong_dimension_is_an_error(kind):
+    from soundseek.errors import CollectionError
+
+    index = make_index(8, kind=kind)
+    index.add(np.arange(20), _clustered(20, 8))
+    with pytest.raises(CollectionError, match="8-d"):
+        index.search(np.ones(16, np.float32), 3)  # not silently read as two 8-d queries

@@ -85,6 +85,14 @@ def load_index(path: Path) -> VectorIndex:
     raise CollectionError(f"vector index at {path} has unknown kind {kind!r}")
 
 
+def check_queries(queries: np.ndarray, dim: int) -> np.ndarray:
+    """Queries as a (q, dim) array; a vector of another dimension is an error, never reshaped."""
+    queries = queries.reshape(1, -1) if queries.ndim == 1 else queries
+    if queries.ndim != 2 or queries.shape[1] != dim:
+        raise CollectionError(f"query vectors have shape {queries.shape}, the index holds {dim}-d vectors")
+    return queries
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from soundseek.vindex.base import atomic_write_bytes, write_meta
+from soundseek.vindex.base import check_queries, atomic_write_bytes, write_meta
 
 
 class ExactIndex:
@@ -36,7 +36,7 @@ class ExactIndex:
             self._ids, self._vectors = self._ids[keep], self._vectors[keep]
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        queries = check_queries(np.asarray(queries, dtype=np.float32), self.dim)
         n = len(self._ids)
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
         ids = np.full((len(queries), k), -1, dtype=np.int64)

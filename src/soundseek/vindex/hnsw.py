@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from soundseek.errors import MissingExtraError
-from soundseek.vindex.base import atomic_write_bytes, write_meta
+from soundseek.vindex.base import check_queries, atomic_write_bytes, write_meta
 
 
 def _faiss():  # type: ignore[no-untyped-def]
@@ -58,7 +58,7 @@ class HnswIndex:
                 self._alive[pos] = False
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        queries = check_queries(np.ascontiguousarray(queries, dtype=np.float32), self.dim)
         dead = len(self._labels) - len(self)
         fetch = min(len(self._labels), k + min(dead, 10 * k))
         out_s = np.full((len(queries), k), -np.inf, dtype=np.float32)

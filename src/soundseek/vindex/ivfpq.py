@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from soundseek.vindex.base import atomic_write_bytes, write_meta
+from soundseek.vindex.base import check_queries, atomic_write_bytes, write_meta
 from soundseek.vindex.hnsw import _faiss
 
 
@@ -126,7 +126,7 @@ class IvfPqIndex:
             self._index.remove_ids(faiss.IDSelectorArray(np.asarray(gone, dtype=np.int64)))
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        queries = check_queries(np.ascontiguousarray(queries, dtype=np.float32), self.dim)
         out_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
         out_i = np.full((len(queries), k), -1, dtype=np.int64)
         if len(self) == 0 or k <= 0:
