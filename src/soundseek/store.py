@@ -20,7 +20,6 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from platformdirs import user_data_dir
@@ -265,9 +264,6 @@ class Collection:
         """path -> (size, mtime_ns) of every indexed file."""
         return {p: (s, m) for p, s, m in self.conn.execute("SELECT path, size, mtime_ns FROM sounds")}
 
-    def failure_signatures(self) -> dict[str, tuple[int | None, int | None]]:
-        return {p: (s, m) for p, s, m in self.conn.execute("SELECT path, size, mtime_ns FROM failures")}
-
     def failures(self) -> list[tuple[str, str]]:
         return list(self.conn.execute("SELECT path, reason FROM failures ORDER BY path"))
 
@@ -372,10 +368,6 @@ class Collection:
         except sqlite3.OperationalError:
             return []
         return [(int(r), float(s)) for r, s in rows]
-
-    def iter_sound_segments(self) -> Iterator[tuple[int, int]]:
-        """(segment_id, sound_id) for every segment."""
-        yield from self.conn.execute("SELECT id, sound_id FROM segments ORDER BY id")
 
 
 _SOUND_COLS = "s.id, s.path, s.size, s.mtime_ns, s.duration, s.sample_rate, s.channels, s.format, s.text"

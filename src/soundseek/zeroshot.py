@@ -61,10 +61,6 @@ class ClassNameMatcher:
         w = np.exp((sims[top] - sims[top[0]]) / self.config.temperature)
         return top.astype(np.int64), (w / w.sum()).astype(np.float32)
 
-    def similar_classes(self, query: str, k: int = 5) -> list[tuple[str, float]]:
-        sims = self.similarities(query)
-        return [(self.class_names[i], float(sims[i])) for i in np.argsort(-sims)[:k]]
-
 
 def log_scores(probabilities: np.ndarray) -> np.ndarray:
     """The log transform applied to class probabilities before weighting: log(1 + p / eps)."""

@@ -75,6 +75,7 @@ def _collection_arg(p: argparse.ArgumentParser) -> None:
 def _search_args(p: argparse.ArgumentParser) -> None:
     _collection_arg(p)
     p.add_argument("--top", type=int, default=10, help="number of results (files)")
+    p.add_argument("--offset", type=int, default=0, help="skip this many results (pagination)")
     p.add_argument("--json", action="store_true", help="print a JSON list of hits")
     p.add_argument("--min-duration", type=float)
     p.add_argument("--max-duration", type=float)
@@ -164,9 +165,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     engine = open_engine(args.collection, args.model)
     filters = build_filters(args)
     if args.audio:
-        hits = engine.search_audio(args.audio, start=args.start, end=args.end, top=args.top, filters=filters)
+        hits = engine.search_audio(args.audio, start=args.start, end=args.end, top=args.top,
+                                   offset=args.offset, filters=filters)
     else:
-        hits = engine.search_text(args.query, top=args.top, filters=filters)
+        hits = engine.search_text(args.query, top=args.top, offset=args.offset, filters=filters)
     print(hits_json(hits) if args.json else hits_table(hits))
     return 0
 
