@@ -52,7 +52,7 @@ def run_demo(folder: Path | None, *, encoder: str | None = None, quiet: bool = F
     print(hits_table(engine.search_audio(example, top=3)) + "\n")
     from soundseek.describe import describe
 
-    print(f"$ soundseek describe {paths[0].name}")
-    print(table([(s.source, s.text, s.score) for s in describe(engine, paths[0], top=5)], ("source", "suggestion", "score")))
+    print(f"$ soundseek describe {example.name}   (audio -> text)")
+    print(table([(s.source, s.text, s.score) for s in describe(engine, example, top=5)], ("source", "suggestion", "score")))
     print(f"\nTry it yourself: soundseek search \"water\" --collection {coll_dir}")
     return 0
