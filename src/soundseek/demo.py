@@ -36,8 +36,6 @@ def run_demo(folder: Path | None, *, encoder: str | None = None, quiet: bool = F
     paths = write_library(library)
     print(f"demo library: {len(paths)} sounds of {len(KINDS)} kinds in {library}")
     coll, enc = open_for_indexing(coll_dir, encoder, None)
-    if getattr(enc, "class_names", None):
-        coll.set_meta("class_names", enc.class_names)
     report = index_paths(coll, [library], enc, quiet=quiet)
     print(f"indexed {report.added + report.updated} sounds with '{enc.name}' "
           f"({report.audio_seconds:.0f} s of audio in {report.wall_seconds:.1f} s) into {coll_dir}\n")

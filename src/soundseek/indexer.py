@@ -59,7 +59,10 @@ def choose_audio_encoder(name: str | None, config: dict | None = None, *, say: C
 
 
 def open_for_indexing(root: Path, encoder_name: str | None, config: dict | None, *, say: Callable[[str], None] = print) -> tuple[Collection, AudioEncoder]:
-    """Open (or create) the collection and build the audio encoder it uses."""
+    """Open (or create) the collection and build the audio encoder it uses.
+
+    A classifier encoder's class names are recorded in the collection (zero-shot search needs them).
+    """
     from soundseek.store import DB_NAME
 
     if (root / DB_NAME).exists():
@@ -69,9 +72,13 @@ def open_for_indexing(root: Path, encoder_name: str | None, config: dict | None,
                 f"collection {root} uses the '{coll.audio_encoder}' encoder; it cannot mix in "
                 f"'{encoder_name}' (index into another --collection instead)"
             )
-        return coll, build_audio_encoder(coll.audio_encoder, config or coll.audio_encoder_config)
-    encoder = choose_audio_encoder(encoder_name, config, say=say)
-    coll = Collection.create(root, audio_encoder=encoder.name, encoder_config=encoder_config_dict(encoder))
+        encoder = build_audio_encoder(coll.audio_encoder, config or coll.audio_encoder_config)
+    else:
+        encoder = choose_audio_encoder(encoder_name, config, say=say)
+        coll = Collection.create(root, audio_encoder=encoder.name, encoder_config=encoder_config_dict(encoder))
+    names = getattr(encoder, "class_names", None)
+    if names and coll.meta("class_names") != names:
+        coll.set_meta("class_names", names)
     return coll, encoder
 
 

@@ -31,8 +31,6 @@ def _meta(shared: Path) -> dict[str, dict[str, str]]:
 def _build(coll_dir: Path, lib: Path, encoder: str, yamnet_dir: Path) -> SearchEngine:
     cfg = {"model_dir": str(yamnet_dir)} if encoder == "yamnet" else None
     coll, enc = open_for_indexing(coll_dir, encoder, cfg)
-    if getattr(enc, "class_names", None):
-        coll.set_meta("class_names", enc.class_names)
     report = index_paths(coll, [lib], enc, quiet=True)
     assert not report.failed
     return SearchEngine(coll, audio_encoder=enc)

@@ -21,7 +21,6 @@ def yamnet_client(tmp_path_factory, yamnet_dir):
     root = tmp_path_factory.mktemp("yamnet-server")
     write_library(root / "lib", takes=1)
     coll, enc = open_for_indexing(root / "coll", "yamnet", {"model_dir": str(yamnet_dir)})
-    coll.set_meta("class_names", enc.class_names)
     index_paths(coll, [root / "lib"], enc, quiet=True)
     coll.close()
     return TestClient(create_app(root / "coll"), raise_server_exceptions=False)

@@ -115,8 +115,6 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     root = resolve_collection(args.collection)
     coll, encoder = open_for_indexing(root, args.encoder, parse_settings(args.encoder_config) or None, say=_say(args))
-    if getattr(encoder, "class_names", None):
-        coll.set_meta("class_names", encoder.class_names)
     paths = list(args.paths) or coll.roots()
     if not paths:
         raise QueryError("nothing to index: give one or more folders")
