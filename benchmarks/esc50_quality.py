@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from soundseek import search as search_mod
 from soundseek.metrics import average_precision, precision_at_k
-from soundseek.search import SearchEngine
+from soundseek.search import engine as search_mod
+from soundseek.search.engine import SearchEngine
 from soundseek.store import Collection
 
 
@@ -51,7 +51,7 @@ def text_to_audio(engine: SearchEngine, cats: np.ndarray) -> dict[str, float]:
 
 
 def audio_to_audio(engine: SearchEngine, cats: np.ndarray, srcs: np.ndarray) -> dict[str, float]:
-    vecs = engine.coll.iter_vectors(engine.space, engine.index.dim)[1]
+    vecs = engine.coll.iter_vectors(engine.space)[1]
     sims = vecs @ vecs.T
     aps, p8 = [], []
     for i in range(len(vecs)):

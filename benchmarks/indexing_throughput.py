@@ -23,7 +23,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 def files_from(audio: Path | None, n: int, tmp: Path) -> list[Path]:
     if audio is None:
-        from soundseek.demo import write_library
+        from soundseek.commands.demo import write_library
 
         return write_library(tmp / "lib", takes=4)[:n]
     return sorted(p for p in audio.rglob("*") if p.suffix.lower() in {".wav", ".flac", ".mp3", ".ogg"})[:n]

@@ -6,7 +6,7 @@ straight into the store with `Collection.put_sound`: N/4 sounds of 4 segments ea
 Gaussian mixture on the unit sphere, sparse AudioSet class scores (3 strong classes per sound; the
 class names of YAMNet's class map, so zero-shot text search does its full work), the top tags, and a
 sound text made of its classes' names (2,000 distinct texts). Audio queries are real generated sounds
-(soundseek.synth), embedded by the real MFCC encoder.
+(soundseek.audio.synth), embedded by the real MFCC encoder.
 
     .venv/bin/python benchmarks/load_test.py build --collection /tmp/ss100k --segments 100000
     .venv/bin/python benchmarks/load_test.py all --collection /tmp/ss100k --seconds 20
@@ -170,7 +170,7 @@ def audio_bodies(n: int = 8) -> list[tuple[bytes, str]]:
     """Multipart bodies with 3 s generated WAV queries."""
     import soundfile as sf
 
-    from soundseek.synth import KINDS, SR, make_sound
+    from soundseek.audio.synth import KINDS, SR, make_sound
 
     out = []
     for i, kind in enumerate(list(KINDS)[:n]):

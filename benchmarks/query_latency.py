@@ -31,11 +31,11 @@ WORDS = ("dog bark rain thunder door creak glass break engine car horn bird song
 
 def build(root: Path, n_segments: int, dim: int, yamnet_dir: str | None, seed: int = 0, kind: str | None = None):  # type: ignore[no-untyped-def]
     from soundseek.encoders.yamnet import load_class_names
-    from soundseek.search import SearchEngine
-    from soundseek.searchstate import SearchState, load_segment_table
+    from soundseek.search.engine import SearchEngine
+    from soundseek.search.state import SearchState, load_segment_table
+    from soundseek.search.zeroshot import log_scores
     from soundseek.store import Collection
     from soundseek.vindex import make_index
-    from soundseek.zeroshot import log_scores
 
     rng = np.random.default_rng(seed)
     encoder = "yamnet" if yamnet_dir else "mfcc"
@@ -104,7 +104,7 @@ def measure(n_segments: int, dim: int, yamnet_dir: str | None, n_queries: int, k
 def _write_query_clip(path: Path) -> None:
     import soundfile as sf
 
-    from soundseek.synth import SR, make_sound
+    from soundseek.audio.synth import SR, make_sound
 
     sf.write(str(path), make_sound("police_siren", 7)[: 5 * SR], SR)
 

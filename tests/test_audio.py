@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import tone, write_wav
+
 from soundseek.audio import load_audio, prepare_waveform, probe
 from soundseek.errors import AudioError
 

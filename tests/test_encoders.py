@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import chirp, noise, tone
-from soundseek.encoders import build_audio_encoder, build_text_encoder, encoder_config_dict
+
+from soundseek.audio.segments import cut_spans
+from soundseek.encoders import (
+    build_audio_encoder,
+    build_text_encoder,
+    encoder_config_dict,
+)
 from soundseek.encoders.mfcc import mel_filterbank
 from soundseek.errors import ModelError, SoundseekError
-from soundseek.segments import cut_spans
 
 
 def test_mfcc_shape_normalized_deterministic():

@@ -5,9 +5,9 @@ import sqlite3
 
 import numpy as np
 import pytest
-
 from conftest import noise, tone, write_wav
-from soundseek.demo import write_library
+
+from soundseek.commands.demo import write_library
 from soundseek.errors import CollectionError, SoundseekError
 from soundseek.indexer import index_paths, open_for_indexing
 from soundseek.store import DB_NAME, Collection

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import chirp, noise, tone, write_wav
+
 from soundseek.cli import main
-from soundseek.commands.core import open_engine
-from soundseek.describe import describe
+from soundseek.search.describe import describe
+from soundseek.search.engine import open_engine
 
 KINDS = {"high beep": lambda s: tone(2000 + 50 * s, 1.0), "low hum": lambda s: tone(120 + 5 * s, 1.0),
          "white noise": lambda s: noise(1.0, seed=s), "rising sweep": lambda s: chirp(300, 3000 + 100 * s, 1.0)}

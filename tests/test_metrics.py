@@ -5,8 +5,14 @@ import itertools
 import numpy as np
 import pytest
 
-from soundseek.metrics import (average_precision, average_precision_at_k, hit_rate_at_k, precision_at_k,
-                               recall_at_k, retrieval_report)
+from soundseek.metrics import (
+    average_precision,
+    average_precision_at_k,
+    hit_rate_at_k,
+    precision_at_k,
+    recall_at_k,
+    retrieval_report,
+)
 
 
 def test_average_precision_hand_computed():

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from soundseek import models
+from soundseek.encoders import models
 from soundseek.errors import ModelError
 
 

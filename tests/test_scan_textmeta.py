@@ -4,8 +4,14 @@ import json
 import os
 
 from conftest import tone, write_wav
-from soundseek.scan import scan
-from soundseek.textmeta import load_metadata_csv, name_words, sidecar_text, sound_text
+
+from soundseek.library.scan import scan
+from soundseek.library.textmeta import (
+    load_metadata_csv,
+    name_words,
+    sidecar_text,
+    sound_text,
+)
 
 
 def test_scan_recurses_skips_hidden_and_non_audio_and_survives_symlink_loops(tmp_path):

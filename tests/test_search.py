@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from soundseek.audio.synth import make_sound
 from soundseek.cli import main
-from soundseek.demo import write_library
+from soundseek.commands.demo import write_library
 from soundseek.errors import QueryError
 from soundseek.indexer import index_paths, open_for_indexing
-from soundseek.search import Filters, SearchEngine
-from soundseek.synth import SR, make_sound
+from soundseek.search.engine import Filters, SearchEngine
 
 
 @pytest.fixture(scope="module")

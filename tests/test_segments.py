@@ -3,7 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from soundseek.segments import SEGMENT_HOP, SEGMENT_WINDOW, Span, cut_spans, frames_in_span
+from soundseek.audio.segments import (
+    SEGMENT_HOP,
+    SEGMENT_WINDOW,
+    Span,
+    cut_spans,
+    frames_in_span,
+)
 
 
 def test_short_file_is_one_segment():

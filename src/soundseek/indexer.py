@@ -15,14 +15,14 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from soundseek import models
 from soundseek.audio import DEFAULT_MAX_DURATION, load_audio, probe
+from soundseek.audio.segments import cut_spans
 from soundseek.encoders import AudioEncoder, build_audio_encoder, encoder_config_dict
+from soundseek.encoders.models import is_installed
 from soundseek.errors import AudioError, SoundseekError
-from soundseek.scan import FoundFile, scan
-from soundseek.segments import cut_spans
+from soundseek.library.scan import FoundFile, scan
+from soundseek.library.textmeta import sound_text
 from soundseek.store import Collection, NewSegment, SoundRecord
-from soundseek.textmeta import sound_text
 
 #: Tags kept per segment: the top classes by score, those at or above TAG_MIN_SCORE (at least one).
 TAGS_PER_SEGMENT = 5
@@ -50,7 +50,7 @@ class IndexReport:
 def choose_audio_encoder(name: str | None, config: dict | None = None, *, say: Callable[[str], None] = print) -> AudioEncoder:
     """Build the named encoder; with no name, YAMNet when installed, else MFCC with a notice."""
     if name is None:
-        if not models.is_installed("yamnet"):
+        if not is_installed("yamnet"):
             say(FALLBACK_NOTICE)
             name = "mfcc"
         else:

@@ -17,7 +17,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from soundseek.demo import write_library
+from soundseek.commands.demo import write_library
 from soundseek.indexer import index_paths, open_for_indexing
 
 CHROMIUM = Path(os.environ.get("SOUNDSEEK_CHROMIUM", "/usr/bin/chromium"))

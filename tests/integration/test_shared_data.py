@@ -17,7 +17,7 @@ import soundfile as sf
 from soundseek.audio import load_audio
 from soundseek.indexer import index_paths, open_for_indexing
 from soundseek.metrics import average_precision, precision_at_k
-from soundseek.search import SearchEngine
+from soundseek.search.engine import SearchEngine
 from soundseek.store import DB_NAME, Collection
 
 pytestmark = pytest.mark.shared

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import chirp, noise, tone, write_wav
+
 from soundseek.cli import main
 from soundseek.joint.data import collection_set
 from soundseek.joint.saved import load_joint_model

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from soundseek.joint import evaluate as ev
-from soundseek.joint.uniformity import point_sigma, uniform_reference, mixture_reference, voxel_entropy
+from soundseek.joint.uniformity import (
+    mixture_reference,
+    point_sigma,
+    uniform_reference,
+    voxel_entropy,
+)
 
 
 def test_knn_vote_order_and_fill() -> None:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from soundseek.demo import write_library
+from soundseek.audio.synth import make_sound
+from soundseek.commands.demo import write_library
 from soundseek.indexer import index_paths, open_for_indexing
-from soundseek.search import SearchEngine
-from soundseek.synth import make_sound
+from soundseek.search.engine import SearchEngine
 
 fastapi = pytest.importorskip("fastapi", reason="the 'serve' extra is not installed")
 from fastapi.testclient import TestClient  # noqa: E402

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from soundseek.search import Filters
+from soundseek.search.engine import Filters
 
 from .conftest import wav_bytes
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from soundseek.demo import write_library
+from soundseek.commands.demo import write_library
 from soundseek.indexer import index_paths, open_for_indexing
 
 from .conftest import wav_bytes

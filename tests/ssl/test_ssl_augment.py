@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import noise, tone
 
+from soundseek.encoders.ssl_net import PATCH_SAMPLES
 from soundseek.ssl import augment
-from soundseek.ssl.model import PATCH_SAMPLES
 from soundseek.ssl.triplets import DEFORMATIONS, PairSampler, active_starts, stretched
 
 SR = 16000

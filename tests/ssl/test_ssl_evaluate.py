@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from soundseek.encoders import build_audio_encoder
+from soundseek.encoders.ssl_net import ModelConfig
 from soundseek.ssl import evaluate
-from soundseek.ssl.model import ModelConfig
 from soundseek.ssl.train import TrainConfig, train
 
 

@@ -9,11 +9,17 @@ import pytest
 import torch
 from conftest import chirp, noise, tone, write_wav
 
+from soundseek.audio.segments import Span
 from soundseek.encoders import AudioEncoder, build_audio_encoder
+from soundseek.encoders.ssl_net import ModelConfig
 from soundseek.errors import ModelError
-from soundseek.segments import Span
-from soundseek.ssl.model import ModelConfig
-from soundseek.ssl.train import TrainConfig, negative_mask, semi_hard_negatives, train, triplet_loss
+from soundseek.ssl.train import (
+    TrainConfig,
+    negative_mask,
+    semi_hard_negatives,
+    train,
+    triplet_loss,
+)
 
 
 def test_semi_hard_picks_the_closest_negative_beyond_the_positive() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from soundseek.errors import CollectionError
 from soundseek.vindex import ExactIndex, VectorIndex, load_index, make_index
-from soundseek.vindex.base import INDEX_KINDS
+from soundseek.vindex.factory import INDEX_KINDS
 from soundseek.vindex.ivfpq import IvfPqConfig, IvfPqIndex, auto_m, auto_nlist
 from soundseek.vindex.lsh import LshConfig, LshIndex, probe_masks
 

@@ -111,7 +111,7 @@ def parse_settings(items: list[str]) -> dict:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from soundseek.indexer import index_paths, open_for_indexing
-    from soundseek.textmeta import load_metadata_csv
+    from soundseek.library.textmeta import load_metadata_csv
 
     root = resolve_collection(args.collection)
     coll, encoder = open_for_indexing(root, args.encoder, parse_settings(args.encoder_config) or None, say=_say(args))
@@ -121,7 +121,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     metadata = load_metadata_csv(args.metadata) if args.metadata else None
     report = index_paths(coll, paths, encoder, metadata=metadata, max_duration=args.max_duration, quiet=args.quiet)
     if args.model:
-        from soundseek.joint_search import attach_model
+        from soundseek.search.joint import attach_model
         attach_model(coll, args.model)
     print_index_report(report, root, quiet=args.quiet)
     return 0
@@ -138,29 +138,18 @@ def print_index_report(report, root: Path, *, quiet: bool = False) -> None:  # t
 
 
 def build_filters(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from soundseek.search import Filters
+    from soundseek.search.engine import Filters
 
     return Filters(args.min_duration, args.max_duration, args.sample_rate, args.channels, args.tag, args.path_glob)
 
 
-def open_engine(collection: Path | None, model: Path | None = None):  # type: ignore[no-untyped-def]
-    from soundseek.search import SearchEngine
-    from soundseek.store import Collection
-
-    coll = Collection.open(resolve_collection(collection))
-    joint = None
-    if model is not None or coll.meta("joint_model"):
-        from soundseek.joint_search import load_model_for
-        joint = load_model_for(coll, model)
-    return SearchEngine(coll, joint_model=joint)
-
-
 def cmd_search(args: argparse.Namespace) -> int:
-    from soundseek.output import hits_json, hits_table
+    from soundseek.commands.output import hits_json, hits_table
+    from soundseek.search.engine import open_engine
 
     if bool(args.query) == bool(args.audio):
         raise QueryError("give either a text query or --audio FILE (not both)")
-    engine = open_engine(args.collection, args.model)
+    engine = open_engine(resolve_collection(args.collection), args.model)
     filters = build_filters(args)
     if args.audio:
         hits = engine.search_audio(args.audio, start=args.start, end=args.end, top=args.top,
@@ -172,10 +161,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    from soundseek.describe import describe
-    from soundseek.output import table
+    from soundseek.commands.output import table
+    from soundseek.search.describe import describe
+    from soundseek.search.engine import open_engine
 
-    engine = open_engine(args.collection, args.model)
+    engine = open_engine(resolve_collection(args.collection), args.model)
     suggestions = describe(engine, args.file, top=args.top)
     if args.json:
         print(json.dumps([s.to_dict() for s in suggestions], indent=2))
@@ -208,7 +198,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_tags(args: argparse.Namespace) -> int:
-    from soundseek.output import table
+    from soundseek.commands.output import table
     from soundseek.store import Collection
 
     coll = Collection.open(resolve_collection(args.collection))
@@ -223,7 +213,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
 
 
 def cmd_models_pull(args: argparse.Namespace) -> int:
-    from soundseek import models
+    import soundseek.encoders.models as models
 
     for path in models.pull(args.name):
         print(f"installed {path}")
@@ -231,7 +221,7 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_models_add(args: argparse.Namespace) -> int:
-    from soundseek import models
+    import soundseek.encoders.models as models
 
     for path in models.add(args.name, args.files):
         print(f"installed {path}")
@@ -242,7 +232,7 @@ def cmd_models_add(args: argparse.Namespace) -> int:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
-    from soundseek import models
+    import soundseek.encoders.models as models
 
     print(f"models directory: {models.models_dir()}  (set SOUNDSEEK_MODELS to move it)")
     for name in models.MODEL_FILES:
@@ -251,6 +241,6 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from soundseek.demo import run_demo
+    from soundseek.commands.demo import run_demo
 
     return run_demo(args.dir, encoder=args.encoder, quiet=args.quiet)

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from soundseek.commands.core import parse_settings
 from soundseek.errors import QueryError
 
 
@@ -103,7 +104,6 @@ def _folds(text: str | None) -> list[int] | None:
 
 def load_data(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The LabelledSet named by --esc50 / --csv / --collection (features cached)."""
-    from soundseek.commands.core import parse_settings
     from soundseek.joint import data
 
     sources = [s for s in (args.esc50, args.csv, args.collection) if s is not None]
@@ -150,7 +150,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def class_map(args: argparse.Namespace) -> str | None:
     """--class-map, else the class map beside a YAMNet given by --audio-encoder-config model_dir=..."""
-    from soundseek.commands.core import parse_settings
 
     if args.class_map:
         return str(args.class_map)
@@ -159,15 +158,19 @@ def class_map(args: argparse.Namespace) -> str | None:
 
 
 def _neutral_config(args: argparse.Namespace) -> dict:
-    from soundseek.commands.core import parse_settings
     return {k: v for k, v in parse_settings(args.audio_encoder_config).items() if k not in ("model_dir", "num_threads")}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from soundseek.joint import evaluate_cli
+    from soundseek.joint.evaluate_run import EvaluationRequest, format_results, run
 
-    results = evaluate_cli.run(args, load_data(args), _configs(args), _folds(args.test_folds))
-    print(evaluate_cli.format_results(results))
+    request = EvaluationRequest(
+        text_encoder=args.text_encoder, class_map=class_map(args), model_dir=args.model,
+        test_folds=_folds(args.test_folds), clotho_dir=args.clotho,
+        audio_encoder_config=parse_settings(args.audio_encoder_config), cache=args.cache, knn_k=args.knn_k,
+        progress=not args.quiet)
+    results = run(request, load_data(args), _configs(args))
+    print(format_results(results))
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

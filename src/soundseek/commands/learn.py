@@ -37,12 +37,12 @@ def _source_paths(args: argparse.Namespace) -> list[Path]:
             coll.close()
     if not args.paths:
         raise SoundseekError("give folders/files to learn from, or --collection DIR")
-    from soundseek.scan import scan
+    from soundseek.library.scan import scan
     return [found.path for found in scan(list(args.paths))]
 
 
 def cmd_learn(args: argparse.Namespace) -> int:
-    from soundseek.ssl.model import ModelConfig
+    from soundseek.encoders.ssl_net import ModelConfig
     from soundseek.ssl.train import TrainConfig, load_recordings, train
     from soundseek.ssl.triplets import DEFORMATIONS
 

@@ -11,7 +11,12 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from soundseek.encoders.base import AudioEncoder, SegmentEmbeddings, TextEncoder, l2_normalize
+from soundseek.encoders.base import (
+    AudioEncoder,
+    SegmentEmbeddings,
+    TextEncoder,
+    l2_normalize,
+)
 from soundseek.errors import SoundseekError
 
 __all__ = [
@@ -50,14 +55,14 @@ def _glove(cfg: Any) -> TextEncoder:
 
 
 def _ssl(cfg: Any) -> AudioEncoder:
-    from soundseek.ssl.encoder import SslEncoder
+    from soundseek.encoders.ssl_encoder import SslEncoder
     return SslEncoder(cfg)
 
 
 def _audio_registry() -> dict[str, Registration]:
     from soundseek.encoders.mfcc import MfccConfig
+    from soundseek.encoders.ssl_encoder import SslConfig
     from soundseek.encoders.yamnet import YamnetConfig
-    from soundseek.ssl.encoder import SslConfig
     return {
         "mfcc": Registration(MfccConfig, _mfcc),
         "yamnet": Registration(YamnetConfig, _yamnet),

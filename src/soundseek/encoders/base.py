@@ -7,7 +7,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from soundseek.segments import Span
+from soundseek.audio.segments import Span
 
 
 @dataclass(frozen=True)

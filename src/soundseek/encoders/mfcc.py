@@ -15,8 +15,8 @@ from typing import Sequence
 import numpy as np
 from scipy.fft import dct
 
+from soundseek.audio.segments import Span, frames_in_span
 from soundseek.encoders.base import SegmentEmbeddings, l2_normalize
-from soundseek.segments import Span, frames_in_span
 
 
 @dataclass

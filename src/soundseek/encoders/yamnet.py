@@ -15,10 +15,10 @@ from typing import Sequence
 
 import numpy as np
 
-from soundseek import models
+from soundseek.audio.segments import Span, frames_in_span
 from soundseek.encoders.base import SegmentEmbeddings, l2_normalize
+from soundseek.encoders.models import require
 from soundseek.errors import ModelError
-from soundseek.segments import Span, frames_in_span
 
 FRAME_SECONDS = 0.96
 HOP_SECONDS = 0.48
@@ -53,7 +53,7 @@ class YamnetEncoder:
 
     def __init__(self, config: YamnetConfig | None = None) -> None:
         self.config = config or YamnetConfig()
-        folder = Path(self.config.model_dir) if self.config.model_dir else models.require("yamnet")
+        folder = Path(self.config.model_dir) if self.config.model_dir else require("yamnet")
         self.class_names = load_class_names(folder / "yamnet_class_map.csv")
         try:
             from ai_edge_litert.interpreter import Interpreter

@@ -120,10 +120,7 @@ def csv_items(path: Path | str) -> AudioItems:
 def collection_set(coll, *, space: str | None = None) -> LabelledSet:  # type: ignore[no-untyped-def]
     """A collection's own vocabulary: each stored segment vector with its sound's text (empty texts dropped)."""
     space = space or coll.audio_encoder
-    row = coll.conn.execute("SELECT length(vector) FROM vectors WHERE space = ? LIMIT 1", (space,)).fetchone()
-    if row is None:
-        raise SoundseekError(f"the collection has no vectors in space '{space}'")
-    ids, vecs = coll.iter_vectors(space, int(row[0]) // 4)
+    ids, vecs = coll.iter_vectors(space)
     records = coll.segments([int(i) for i in ids])
     keep = [i for i, r in enumerate(records) if r.sound.text.strip()]
     if not keep:
@@ -174,9 +171,9 @@ def _compute(paths: Sequence[Path], encoder: str, config: dict, mode: str, progr
     from tqdm import tqdm
 
     from soundseek.audio import load_audio
+    from soundseek.audio.segments import cut_spans
     from soundseek.encoders import build_audio_encoder
     from soundseek.encoders.base import encode_clip
-    from soundseek.segments import cut_spans
 
     enc = build_audio_encoder(encoder, config)
     embed: Callable[[np.ndarray], np.ndarray] = (
@@ -231,9 +228,9 @@ def reference_phrases(class_map: Path | str | None = None) -> list[str]:
     from soundseek.encoders.yamnet import load_class_names
 
     if class_map is None:
-        from soundseek import models
+        from soundseek.encoders.models import require
         try:
-            class_map = models.require("yamnet") / "yamnet_class_map.csv"
+            class_map = require("yamnet") / "yamnet_class_map.csv"
         except SoundseekError:
             return []
     path = Path(class_map)

@@ -30,8 +30,14 @@ from typing import Sequence
 import numpy as np
 
 from soundseek.encoders.base import l2_normalize
-from soundseek.metrics import (average_precision_at_k, hit_rate_at_k, mean_metric, rank_by_similarity,
-                               relevance_from_labels, retrieval_report)
+from soundseek.metrics import (
+    average_precision_at_k,
+    hit_rate_at_k,
+    mean_metric,
+    rank_by_similarity,
+    relevance_from_labels,
+    retrieval_report,
+)
 
 COMBINATIONS = ("audio->audio", "text->audio", "audio->text", "text->text")
 KNN_K = 25

@@ -19,12 +19,26 @@ from typing import Any
 import numpy as np
 
 from soundseek.joint import data as jdata
-from soundseek.joint.evaluate import caption_recall, label_search_metrics, linear_probe_map3
+from soundseek.joint.evaluate import (
+    caption_recall,
+    label_search_metrics,
+    linear_probe_map3,
+)
 from soundseek.joint.model import NetworkConfig
 from soundseek.joint.qualitative import qualitative
-from soundseek.joint.runs import Prepared, cross_validate, prepare, score_split, train_model
+from soundseek.joint.runs import (
+    Prepared,
+    cross_validate,
+    prepare,
+    score_split,
+    train_model,
+)
 from soundseek.joint.train import TrainConfig
-from soundseek.joint.uniformity import mixture_reference, uniform_reference, uniformity_summary
+from soundseek.joint.uniformity import (
+    mixture_reference,
+    uniform_reference,
+    uniformity_summary,
+)
 
 #: Table 1 grid: the paper's contrastive loss with each similarity, its BCE, and the two later losses.
 TABLE1 = (("contrastive", "l1"), ("contrastive", "l2"), ("contrastive", "exp_l1"), ("contrastive", "exp_l2"),

@@ -37,7 +37,7 @@ def orchestra_like(seconds: float = 5.0, *, sr: int = 16000, seed: int = 0) -> n
 def audio_queries(settings: Any) -> dict[str, np.ndarray]:
     """Name -> 16 kHz waveform of each out-of-vocabulary audio query that is available."""
     from soundseek.audio import load_audio
-    from soundseek.synth import make_sound
+    from soundseek.audio.synth import make_sound
 
     out = {"orchestra-like (synthesized)": orchestra_like(), "thunderstorm-like (synthesized)": make_sound("thunder", 3)}
     animals = Path(settings.esc50).parent / "animals-cc0"
@@ -68,8 +68,8 @@ def text_neighbours(model: Any, prep: Any, train: np.ndarray) -> list[dict[str, 
 
 def audio_neighbours(model: Any, prep: Any, train: np.ndarray, settings: Any) -> list[dict[str, Any]]:
     """Labels for out-of-vocabulary sounds: raw-vector kNN, joint kNN, nearest joint labels."""
+    from soundseek.audio.segments import cut_spans
     from soundseek.encoders import build_audio_encoder
-    from soundseek.segments import cut_spans
 
     if prep.data.audio_encoder != "yamnet":
         return []

@@ -13,10 +13,21 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from soundseek.joint.data import LabelledSet, fold_splits, reference_phrases
-from soundseek.joint.evaluate import KNN_K, four_combinations, label_search_metrics, mean_std
+from soundseek.joint.evaluate import (
+    KNN_K,
+    four_combinations,
+    label_search_metrics,
+    mean_std,
+)
 from soundseek.joint.model import NetworkConfig
 from soundseek.joint.saved import JointModel, from_trained
-from soundseek.joint.train import TrainConfig, TrainedJoint, fit_joint, label_ids, text_matrix
+from soundseek.joint.train import (
+    TrainConfig,
+    TrainedJoint,
+    fit_joint,
+    label_ids,
+    text_matrix,
+)
 
 
 @dataclass

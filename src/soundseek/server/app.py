@@ -20,8 +20,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from soundseek.errors import AudioError, CollectionError, QueryError, SoundseekError
-from soundseek.search import SearchEngine
-from soundseek.server.state import CACHE_SIZE, MAX_UPLOAD_BYTES, MAX_UPLOAD_SECONDS, ServerConfig, ServerState, open_state
+from soundseek.search.engine import SearchEngine
+from soundseek.server.state import (
+    CACHE_SIZE,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_SECONDS,
+    ServerConfig,
+    ServerState,
+    open_state,
+)
 from soundseek.server.uploads import BodyLimitMiddleware
 
 log = logging.getLogger("soundseek.server")
@@ -57,12 +64,14 @@ def create_app(collection_dir: Path | str, *, token: str | None = None, max_uplo
 
 
 def _add_routes(app: FastAPI, config: ServerConfig) -> None:
-    from soundseek.server import routes_search, routes_sounds
+    from soundseek.server.routes_search import router as search_router
+    from soundseek.server.routes_sounds import health_router
+    from soundseek.server.routes_sounds import router as sounds_router
 
     auth = [Depends(_token_checker(config.token))]
-    app.include_router(routes_sounds.health_router)
-    app.include_router(routes_sounds.router, dependencies=auth)
-    app.include_router(routes_search.router, dependencies=auth)
+    app.include_router(health_router)
+    app.include_router(sounds_router, dependencies=auth)
+    app.include_router(search_router, dependencies=auth)
     static = resources.files("soundseek") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     index = Path(str(static / "index.html"))

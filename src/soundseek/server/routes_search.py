@@ -6,12 +6,28 @@ import json
 from typing import Annotated, Callable
 
 import numpy as np
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from starlette.concurrency import run_in_threadpool
 
 from soundseek.encoders.base import l2_normalize
-from soundseek.search import Filters, Hit
-from soundseek.server.schemas import DescribeResponse, FiltersModel, SearchRequest, SearchResponse
+from soundseek.search.engine import Filters, Hit
+from soundseek.server.schemas import (
+    DescribeResponse,
+    FiltersModel,
+    SearchRequest,
+    SearchResponse,
+)
 from soundseek.server.state import MAX_OFFSET, MAX_TOP, ServerState
 from soundseek.server.uploads import saved_upload
 
@@ -140,7 +156,7 @@ def _similar_to_sound(state: ServerState, sound_id: int, *, top: int, offset: in
 def describe_upload(state: State, file: Annotated[UploadFile, File()],
                     top: Annotated[int, Query(ge=1, le=50)] = 10) -> DescribeResponse:
     """Audio -> text: AudioSet tags (YAMNet collections), the joint model's labels, neighbours' words."""
-    from soundseek.describe import describe
+    from soundseek.search.describe import describe
 
     cfg = state.config
     with saved_upload(file, max_bytes=cfg.max_upload_bytes, max_seconds=cfg.max_upload_seconds) as path:

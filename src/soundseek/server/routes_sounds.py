@@ -17,10 +17,24 @@ from fastapi.responses import FileResponse
 
 from soundseek.server.routes_search import SoundId, State
 from soundseek.server.schemas import (
-    HealthResponse, InfoResponse, SegmentModel, SoundDetail, SoundList, SoundModel, TagCount, WaveformResponse,
+    HealthResponse,
+    InfoResponse,
+    SegmentModel,
+    SoundDetail,
+    SoundList,
+    SoundModel,
+    TagCount,
+    WaveformResponse,
 )
 from soundseek.server.state import MAX_OFFSET, MAX_TOP, ServerState
-from soundseek.server.waveform import MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH, peaks, peaks_png
+from soundseek.server.waveform import (
+    MAX_HEIGHT,
+    MAX_WIDTH,
+    MIN_HEIGHT,
+    MIN_WIDTH,
+    peaks,
+    peaks_png,
+)
 from soundseek.store import SoundRecord
 
 router = APIRouter(prefix="/api", tags=["collection"])

@@ -1,13 +1,13 @@
 """JSON shapes of the HTTP API (pydantic models; they are what /docs shows).
 
-`HitModel` mirrors `soundseek.search.Hit.to_dict()`, the hit schema shared with `soundseek search --json`.
+`HitModel` mirrors `soundseek.search.engine.Hit.to_dict()`, the hit schema shared with `soundseek search --json`.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from soundseek.search import Filters
+from soundseek.search.engine import Filters
 from soundseek.server.state import MAX_OFFSET, MAX_TOP
 
 

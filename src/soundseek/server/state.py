@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Hashable, TypeVar
 
-from soundseek.search import SearchEngine
+from soundseek.search.engine import SearchEngine
 
 T = TypeVar("T")
 
@@ -149,6 +149,6 @@ class ServerState:
 
 def open_state(config: ServerConfig) -> ServerState:
     """Open the collection and build its engine (with the joint model when the collection has one)."""
-    from soundseek.commands.core import open_engine
+    from soundseek.search.engine import open_engine
 
     return ServerState(config, open_engine(config.collection_dir, config.model_dir))

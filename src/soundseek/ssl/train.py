@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from soundseek.errors import ModelError
-from soundseek.ssl.model import ModelConfig, PatchEncoder, patch_batch
+from soundseek.encoders.ssl_net import ModelConfig, PatchEncoder, patch_batch
 from soundseek.ssl.triplets import DEFORMATIONS, PairBatch, PairSampler
 from soundseek.vindex.base import atomic_write_bytes
 
@@ -178,28 +177,6 @@ def load_checkpoint(model_dir: Path, model: PatchEncoder, optimizer: torch.optim
     model.load_state_dict(state["model"], strict=True)
     optimizer.load_state_dict(state["optimizer"])
     return int(state["step"])
-
-
-def model_config_from(model_dir: Path) -> ModelConfig:
-    """The ModelConfig in a model directory's config.json (ModelError when missing or malformed)."""
-    try:
-        raw = json.loads((Path(model_dir) / "config.json").read_text())["model"]
-        raw["channels"] = tuple(raw["channels"])
-        return ModelConfig(**raw)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"{model_dir} holds no trained SSL encoder (config.json: {exc}); "
-                         "train one with `soundseek learn`") from exc
-
-
-def load_model(model_dir: Path) -> PatchEncoder:
-    """The trained network in `model_dir` (weights checked strictly against the config), in eval mode."""
-    from safetensors.torch import load_file
-    model = PatchEncoder(model_config_from(model_dir))
-    try:
-        model.load_state_dict(load_file(str(Path(model_dir) / "model.safetensors")), strict=True)
-    except (OSError, RuntimeError) as exc:
-        raise ModelError(f"cannot load SSL encoder weights from {model_dir}: {exc}") from exc
-    return model.eval()
 
 
 def with_deformations(config: TrainConfig, deformations: tuple[str, ...]) -> TrainConfig:

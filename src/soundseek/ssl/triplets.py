@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from soundseek.encoders.ssl_net import PATCH_SAMPLES, SAMPLE_RATE
 from soundseek.ssl import augment
-from soundseek.ssl.model import PATCH_SAMPLES, SAMPLE_RATE
 
 DEFORMATIONS = ("pitch", "stretch", "proximity", "noise", "mixture")
 

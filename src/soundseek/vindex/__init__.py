@@ -1,12 +1,14 @@
 """Vector indexes behind one interface: `add / search / remove / save / load`.
 
-`ExactIndex` (NumPy, inner product on L2-normalized vectors = cosine) is the reference. `HnswIndex`
-(FAISS HNSW) is the approximate backend, chosen by `make_index` above `ANN_THRESHOLD` vectors.
+`ExactIndex` (NumPy, inner product on L2-normalized vectors = cosine) is the reference; `HnswIndex`
+(FAISS HNSW) is the approximate backend chosen by `make_index` above `ANN_THRESHOLD` vectors; `IvfPqIndex`
+and `LshIndex` trade recall for memory (see docs/index.md). The backend table is in `factory`.
 """
 
 from __future__ import annotations
 
-from soundseek.vindex.base import ANN_THRESHOLD, VectorIndex, load_index, make_index
+from soundseek.vindex.base import VectorIndex
 from soundseek.vindex.exact import ExactIndex
+from soundseek.vindex.factory import ANN_THRESHOLD, INDEX_KINDS, load_index, make_index
 
-__all__ = ["ANN_THRESHOLD", "VectorIndex", "ExactIndex", "make_index", "load_index"]
+__all__ = ["ANN_THRESHOLD", "INDEX_KINDS", "VectorIndex", "ExactIndex", "make_index", "load_index"]

@@ -1,4 +1,4 @@
-"""The vector index interface and the factory that picks a backend."""
+"""The vector index interface, and helpers every backend shares (query checks, atomic writes)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,6 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from soundseek.errors import CollectionError
-
-#: Collections with more vectors than this use the approximate (HNSW) backend by default.
-ANN_THRESHOLD = 50_000
-
-#: Every backend `make_index` and `load_index` know.
-INDEX_KINDS = ("exact", "hnsw", "ivfpq", "lsh")
 
 
 @runtime_checkable
@@ -42,47 +36,6 @@ class VectorIndex(Protocol):
     def save(self, path: Path) -> None:
         """Write the index to directory `path` atomically (a reader never sees half a file)."""
         ...
-
-
-def make_index(dim: int, *, expected_size: int = 0, kind: str | None = None) -> VectorIndex:
-    """A new empty index: `kind` if given ('exact', 'hnsw', ...), else by the expected size."""
-    from soundseek.vindex.exact import ExactIndex
-
-    kind = kind or ("hnsw" if expected_size > ANN_THRESHOLD else "exact")
-    if kind == "exact":
-        return ExactIndex(dim)
-    if kind == "hnsw":
-        from soundseek.vindex.hnsw import HnswIndex
-        return HnswIndex(dim)
-    if kind == "ivfpq":
-        from soundseek.vindex.ivfpq import IvfPqIndex
-        return IvfPqIndex(dim)
-    if kind == "lsh":
-        from soundseek.vindex.lsh import LshIndex
-        return LshIndex(dim)
-    raise CollectionError(f"unknown vector index kind '{kind}' (known: {', '.join(INDEX_KINDS)})")
-
-
-def load_index(path: Path) -> VectorIndex:
-    """Load an index saved by any backend's `save` (the backend is read from `meta.json`)."""
-    try:
-        meta = json.loads((Path(path) / "meta.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise CollectionError(f"vector index at {path} is unreadable: {exc}") from exc
-    kind = meta.get("kind")
-    if kind == "exact":
-        from soundseek.vindex.exact import ExactIndex
-        return ExactIndex.load(Path(path))
-    if kind == "hnsw":
-        from soundseek.vindex.hnsw import HnswIndex
-        return HnswIndex.load(Path(path))
-    if kind == "ivfpq":
-        from soundseek.vindex.ivfpq import IvfPqIndex
-        return IvfPqIndex.load(Path(path))
-    if kind == "lsh":
-        from soundseek.vindex.lsh import LshIndex
-        return LshIndex.load(Path(path))
-    raise CollectionError(f"vector index at {path} has unknown kind {kind!r}")
 
 
 def check_queries(queries: np.ndarray, dim: int) -> np.ndarray:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from soundseek.errors import MissingExtraError
-from soundseek.vindex.base import check_queries, atomic_write_bytes, write_meta
+from soundseek.vindex.base import atomic_write_bytes, check_queries, write_meta
 
 
 def _faiss():  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from soundseek.vindex.base import check_queries, atomic_write_bytes, write_meta
+from soundseek.vindex.base import atomic_write_bytes, check_queries, write_meta
 from soundseek.vindex.hnsw import _faiss
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from soundseek.errors import CollectionError
-from soundseek.vindex.base import check_queries, atomic_write_bytes, write_meta
+from soundseek.vindex.base import atomic_write_bytes, check_queries, write_meta
 
 
 @dataclass(frozen=True)

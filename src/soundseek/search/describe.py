@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from soundseek.audio import load_audio
+from soundseek.audio.segments import Span
 from soundseek.encoders.text import tokenize
-from soundseek.search import SearchEngine
-from soundseek.segments import Span
+from soundseek.search.engine import SearchEngine
 
 NEIGHBOURS = 10
 STOPWORDS = frozenset({"the", "and", "of", "a", "an", "in", "on", "with", "to", "at", "by", "for", "from", "audio", "sound", "sounds", "wav", "flac", "mp3", "take", "mono", "stereo"})
@@ -45,7 +45,7 @@ def describe(engine: SearchEngine, path: str | Path, *, top: int = 10) -> list[S
         scores = emb.class_scores[0]
         out += [Suggestion(names[i], float(scores[i]), "audioset") for i in np.argsort(-scores)[:top]]
     if engine.joint_model is not None:
-        from soundseek.joint_search import nearest_labels
+        from soundseek.search.joint import nearest_labels
         out += [Suggestion(t, s, "joint") for t, s in nearest_labels(engine.joint_model, emb.vectors[0], top=top)]
     out += collection_words(engine, emb.vectors[0], exclude=str(Path(path).absolute()), top=top)
     return out

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from soundseek.errors import CollectionError, ModelError
-from soundseek.searchstate import SegmentTable, load_vector_index, vector_dim
+from soundseek.search.state import SegmentTable, load_vector_index
 from soundseek.store import Collection
 from soundseek.vindex import VectorIndex
 
@@ -41,7 +41,7 @@ def load_model_for(coll: Collection, model_dir: Path | str | None) -> Any:
 
 def attach_model(coll: Collection, model_dir: Path) -> None:
     """Record `model_dir` as the collection's joint model and embed every segment with it."""
-    from soundseek.searchstate import load_segment_table
+    from soundseek.search.state import load_segment_table
 
     model = load_model_for(coll, model_dir)
     coll.set_meta("joint_model", str(Path(model_dir).absolute()))
@@ -57,12 +57,10 @@ def joint_space(model: Any) -> str:
 def ensure_joint_vectors(coll: Collection, model: Any, table: SegmentTable) -> VectorIndex:
     """The joint-space index of the collection, embedding the segments that lack a joint vector."""
     space = joint_space(model)
-    have = {r[0] for r in coll.conn.execute("SELECT segment_id FROM vectors WHERE space = ?", (space,))}
-    missing = [int(i) for i in table.ids if int(i) not in have]
-    if missing:
-        dim = vector_dim(coll, coll.audio_encoder)
-        ids, acoustic = coll.iter_vectors(coll.audio_encoder, dim)
-        todo = np.isin(ids, np.asarray(missing, dtype=np.int64))
+    missing = np.setdiff1d(table.ids, coll.segment_ids_in_space(space))
+    if len(missing):
+        ids, acoustic = coll.iter_vectors(coll.audio_encoder)
+        todo = np.isin(ids, missing)
         ids, acoustic = ids[todo], acoustic[todo]
         for start in range(0, len(ids), BATCH):
             coll.put_vectors(space, ids[start : start + BATCH], model.embed_audio(acoustic[start : start + BATCH]))

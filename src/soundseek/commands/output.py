@@ -12,7 +12,7 @@ import os
 import shutil
 from typing import Any, Sequence
 
-from soundseek.search import Hit
+from soundseek.search.engine import Hit
 
 
 def hits_json(hits: Sequence[Hit]) -> str:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import soundfile as sf
 
+from soundseek.audio.synth import KINDS, SR, make_sound
+from soundseek.commands.output import hits_table, table
 from soundseek.indexer import index_paths, open_for_indexing
-from soundseek.output import hits_table, table
-from soundseek.synth import KINDS, SR, make_sound
 
 TAKES = 4
 TEXT_QUERIES = ("bell ringing", "siren", "rain on a roof", "birds singing", "telephone", "people clapping",
@@ -39,7 +39,7 @@ def run_demo(folder: Path | None, *, encoder: str | None = None, quiet: bool = F
     report = index_paths(coll, [library], enc, quiet=quiet)
     print(f"indexed {report.added + report.updated} sounds with '{enc.name}' "
           f"({report.audio_seconds:.0f} s of audio in {report.wall_seconds:.1f} s) into {coll_dir}\n")
-    from soundseek.search import SearchEngine
+    from soundseek.search.engine import SearchEngine
 
     engine = SearchEngine(coll, audio_encoder=enc)
     for query in TEXT_QUERIES:
@@ -48,7 +48,7 @@ def run_demo(folder: Path | None, *, encoder: str | None = None, quiet: bool = F
     example = paths[len(paths) // 2]
     print(f"$ soundseek search --audio {example.name} --top 3   (query by example)")
     print(hits_table(engine.search_audio(example, top=3)) + "\n")
-    from soundseek.describe import describe
+    from soundseek.search.describe import describe
 
     print(f"$ soundseek describe {example.name}   (audio -> text)")
     print(table([(s.source, s.text, s.score) for s in describe(engine, example, top=5)], ("source", "suggestion", "score")))

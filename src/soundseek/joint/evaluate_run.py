@@ -1,43 +1,59 @@
-"""`soundseek evaluate`: cross-validation (or a saved model on held-out folds), printed as the paper's
-Table 2 plus search metrics, and caption recall on Clotho."""
+"""`soundseek evaluate` as a library call: cross-validation (or a saved model on held-out folds), as the
+paper's Table 2 plus search metrics, and caption recall on Clotho."""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from soundseek.joint.data import LabelledSet
 from soundseek.joint.evaluate import COMBINATIONS, caption_recall
 from soundseek.joint.saved import JointModel
 
 
-def run(args: argparse.Namespace, labelled: Any, configs: tuple, test_folds: Sequence[int] | None) -> dict[str, Any]:
-    """Evaluate as the command line asks. Returns: a JSON-ready dict."""
-    from soundseek.commands.joint import class_map
+@dataclass(frozen=True)
+class EvaluationRequest:
+    """What to evaluate: a saved model (`model_dir`) on `test_folds`, else cross-validation of a new one."""
+
+    text_encoder: str = "minilm"
+    class_map: str | None = None
+    model_dir: Path | None = None
+    test_folds: Sequence[int] | None = None
+    clotho_dir: Path | None = None
+    audio_encoder_config: dict[str, Any] = field(default_factory=dict)
+    cache: Path | None = None
+    knn_k: int = 25
+    progress: bool = True
+
+
+def run(request: EvaluationRequest, labelled: LabelledSet, configs: tuple) -> dict[str, Any]:
+    """Evaluate as `request` asks. Returns: a JSON-ready dict."""
     from soundseek.joint.runs import cross_validate, prepare, score_split
 
     cfg, net_cfg = configs
-    prep = prepare(labelled, text_encoder=args.text_encoder, class_map=class_map(args))
-    clotho = clotho_features(args.clotho, labelled.audio_encoder, args) if args.clotho else None
+    prep = prepare(labelled, text_encoder=request.text_encoder, class_map=request.class_map)
+    clotho = clotho_features(request.clotho_dir, labelled.audio_encoder, request) if request.clotho_dir else None
     extra = (lambda fold, model: {"clotho": caption_recall_for(model, clotho)}) if clotho else None
-    if args.model is None:
-        out = cross_validate(prep, cfg=cfg, net_cfg=net_cfg, folds=test_folds, progress=not args.quiet, on_model=extra,
-                             k=args.knn_k)
-        out.update(mode="cross-validation", k=args.knn_k)
+    if request.model_dir is None:
+        out = cross_validate(prep, cfg=cfg, net_cfg=net_cfg, folds=request.test_folds, progress=request.progress,
+                             on_model=extra, k=request.knn_k)
+        out.update(mode="cross-validation", k=request.knn_k)
         return out
     from soundseek.joint.saved import load_joint_model
 
-    model = load_joint_model(args.model)
-    folds = test_folds or [int(np.max(labelled.folds))]
+    model = load_joint_model(request.model_dir)
+    folds = list(request.test_folds or [int(np.max(labelled.folds))])
     test = np.flatnonzero(np.isin(labelled.folds, folds))
     train = np.flatnonzero(~np.isin(labelled.folds, folds))
-    res = score_split(prep, model, train, test, k=args.knn_k)
+    res = score_split(prep, model, train, test, k=request.knn_k)
     if clotho:
         res["clotho"] = caption_recall_for(model, clotho)
     res.update(mode="saved model", test_folds=folds)
     return {"folds": [res], "baseline": _plain(res["baseline"]), "joint": _plain(res["joint"]), "mode": "saved model",
-            "k": args.knn_k, "search_text_audio": _plain(res["search"]["text->audio"]),
+            "k": request.knn_k, "search_text_audio": _plain(res["search"]["text->audio"]),
             "search_audio_text": _plain(res["search"]["audio->text"])}
 
 
@@ -45,14 +61,13 @@ def _plain(row: dict) -> dict:
     return {k: {"mean": v, "std": 0.0} for k, v in row.items()}
 
 
-def clotho_features(root: Any, encoder: str, args: argparse.Namespace) -> dict[str, Any]:
+def clotho_features(root: Path, encoder: str, request: EvaluationRequest) -> dict[str, Any]:
     """Clip-level audio vectors and captions of the Clotho sample."""
-    from soundseek.commands.core import parse_settings
     from soundseek.joint.data import clotho_items, extract_features
 
     paths, captions = clotho_items(root)
-    vectors, _ = extract_features(paths, encoder, config=parse_settings(args.audio_encoder_config), mode="clip",
-                                  cache=args.cache)
+    vectors, _ = extract_features(paths, encoder, config=request.audio_encoder_config, mode="clip",
+                                  cache=request.cache)
     return {"audio": vectors, "captions": [c for caps in captions for c in caps],
             "owner": [i for i, caps in enumerate(captions) for _ in caps]}
 

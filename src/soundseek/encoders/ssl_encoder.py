@@ -16,9 +16,9 @@ from typing import Sequence
 
 import numpy as np
 
+from soundseek.audio.segments import Span, frames_in_span
 from soundseek.encoders.base import SegmentEmbeddings, l2_normalize
 from soundseek.errors import ModelError
-from soundseek.segments import Span, frames_in_span
 
 
 @dataclass
@@ -38,7 +38,7 @@ class SslEncoder:
     sample_rate = 16000
 
     def __init__(self, config: SslConfig | None = None) -> None:
-        from soundseek.ssl.train import load_model
+        from soundseek.encoders.ssl_net import load_model
         config = config or SslConfig()
         if not config.model_dir:
             raise ModelError("the ssl encoder needs model_dir=DIR (a model trained with `soundseek learn`)")
@@ -54,7 +54,7 @@ class SslEncoder:
         """Embeddings of every patch. Returns: (n_patches, dim) float32 and (n_patches, 2) seconds."""
         import torch
 
-        from soundseek.ssl.model import patches
+        from soundseek.encoders.ssl_net import patches
         torch.set_num_threads(self.config.num_threads)
         x, times = patches(waveform, n_mels=self._model.config.n_mels)
         out = []

@@ -1,6 +1,6 @@
 """A collection on disk: SQLite for everything that must survive, plus derived vector-index caches.
 
-Layout of a collection directory (see also docs/collection-layout.md):
+Layout of a collection directory (README.md, "Collection layout", describes it for users):
 
     soundseek.sqlite     metadata and vectors, the source of truth (WAL mode; every indexed file is
                          committed in one transaction, so a killed run loses at most the file in flight)
@@ -18,78 +18,14 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from platformdirs import user_data_dir
 
 from soundseek.errors import CollectionError
-
-DB_NAME = "soundseek.sqlite"
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS sounds (
-    id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    duration REAL NOT NULL, sample_rate INTEGER NOT NULL, channels INTEGER NOT NULL, format TEXT,
-    text TEXT NOT NULL DEFAULT '', indexed_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS segments (
-    id INTEGER PRIMARY KEY, sound_id INTEGER NOT NULL REFERENCES sounds(id) ON DELETE CASCADE,
-    start REAL NOT NULL, end REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS segments_sound ON segments(sound_id);
-CREATE TABLE IF NOT EXISTS vectors (
-    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE, space TEXT NOT NULL,
-    vector BLOB NOT NULL, PRIMARY KEY (space, segment_id));
-CREATE TABLE IF NOT EXISTS class_scores (
-    segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE, scores BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS tags (
-    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE, tag TEXT NOT NULL,
-    score REAL NOT NULL, source TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS tags_segment ON tags(segment_id);
-CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
-CREATE VIRTUAL TABLE IF NOT EXISTS sound_text USING fts5(words, tokenize='porter unicode61');
-CREATE TABLE IF NOT EXISTS failures (
-    path TEXT PRIMARY KEY, reason TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, at REAL NOT NULL);
-"""
-
-
-@dataclass(frozen=True)
-class SoundRecord:
-    """One indexed file."""
-
-    id: int
-    path: str
-    size: int
-    mtime_ns: int
-    duration: float
-    sample_rate: int
-    channels: int
-    format: str | None
-    text: str
-
-
-@dataclass(frozen=True)
-class SegmentRecord:
-    """One segment of an indexed file, with its file's metadata."""
-
-    id: int
-    sound: SoundRecord
-    start: float
-    end: float
-
-
-@dataclass(frozen=True)
-class NewSegment:
-    """What the indexer hands over for one segment."""
-
-    start: float
-    end: float
-    vector: np.ndarray
-    class_scores: np.ndarray | None
-    tags: list[tuple[str, float]]
+from soundseek.store.records import NewSegment, SegmentRecord, SoundRecord
+from soundseek.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, connect
 
 
 def default_collection_dir() -> Path:
@@ -120,9 +56,9 @@ class Collection:
                 )
             return coll
         root.mkdir(parents=True, exist_ok=True)
-        coll = cls(root, _connect(root / DB_NAME))
+        coll = cls(root, connect(root / DB_NAME))
         with coll.conn:
-            coll.conn.executescript(_SCHEMA)
+            coll.conn.executescript(SCHEMA)
             coll._set_meta("schema_version", SCHEMA_VERSION)
             coll._set_meta("audio_encoder", audio_encoder)
             coll._set_meta("audio_encoder_config", encoder_config)
@@ -139,8 +75,8 @@ class Collection:
                 f"no collection at {root}: build one with `soundseek index FOLDER --collection {root}`"
             )
         try:
-            conn = _connect(root / DB_NAME)
-            conn.executescript(_SCHEMA)
+            conn = connect(root / DB_NAME)
+            conn.executescript(SCHEMA)
             coll = cls(root, conn)
             version = int(coll.meta("schema_version"))
         except (sqlite3.DatabaseError, TypeError, ValueError) as exc:
@@ -279,8 +215,16 @@ class Collection:
     def spaces(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT space FROM vectors ORDER BY space")]
 
-    def iter_vectors(self, space: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    def vector_dim(self, space: str) -> int:
+        """Dimension of the vectors stored in `space` (CollectionError when it has none)."""
+        row = self.conn.execute("SELECT length(vector) FROM vectors WHERE space = ? LIMIT 1", (space,)).fetchone()
+        if row is None:
+            raise CollectionError(f"collection has no vectors in space '{space}'")
+        return int(row[0]) // 4
+
+    def iter_vectors(self, space: str) -> tuple[np.ndarray, np.ndarray]:
         """All vectors of a space. Returns: ids (n,) int64, vectors (n, dim) float32."""
+        dim = self.vector_dim(space)
         rows = self.conn.execute("SELECT segment_id, vector FROM vectors WHERE space = ? ORDER BY segment_id", (space,))
         ids, blobs = [], []
         for seg_id, blob in rows:
@@ -288,6 +232,29 @@ class Collection:
             blobs.append(blob)
         vecs = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim) if ids else np.zeros((0, dim), np.float32)
         return np.asarray(ids, dtype=np.int64), vecs
+
+    def segment_ids_in_space(self, space: str) -> np.ndarray:
+        """Ids of the segments that have a vector in `space`. Returns: (n,) int64, sorted."""
+        rows = self.conn.execute("SELECT segment_id FROM vectors WHERE space = ? ORDER BY segment_id", (space,))
+        return np.asarray([r[0] for r in rows], dtype=np.int64)
+
+    def segment_columns(self) -> list[list]:
+        """Every segment sorted by id, as 8 parallel columns: id, sound id, start, end, and its sound's
+        duration, sample rate, channels and path (the search engine's segment table)."""
+        rows = self.conn.execute(
+            "SELECT g.id, g.sound_id, g.start, g.end, s.duration, s.sample_rate, s.channels, s.path"
+            " FROM segments g JOIN sounds s ON s.id = g.sound_id ORDER BY g.id"
+        ).fetchall()
+        return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(8)]
+
+    def sound_texts(self) -> dict[int, str]:
+        """sound id -> its words (empty string when it has none)."""
+        return dict(self.conn.execute("SELECT id, text FROM sounds").fetchall())
+
+    def segments_with_tag(self, tag: str) -> np.ndarray:
+        """Ids of the segments carrying `tag` (case-insensitive). Returns: (n,) int64."""
+        rows = self.conn.execute("SELECT DISTINCT segment_id FROM tags WHERE lower(tag) = lower(?)", (tag,))
+        return np.asarray([r[0] for r in rows], dtype=np.int64)
 
     def vectors_for(self, space: str, segment_ids: list[int]) -> np.ndarray:
         """Vectors of the given segments, in order. Returns: (n, dim) float32."""
@@ -371,14 +338,3 @@ class Collection:
 
 
 _SOUND_COLS = "s.id, s.path, s.size, s.mtime_ns, s.duration, s.sample_rate, s.channels, s.format, s.text"
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    try:
-        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-    except sqlite3.DatabaseError as exc:
-        raise CollectionError(f"cannot open collection database {path}: {exc}") from exc
-    return conn

@@ -14,13 +14,16 @@ to d, L2 norm. About 0.13 M parameters, small enough to train on a CPU in minute
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from soundseek.encoders.mfcc import MfccConfig, log_mel, mel_filterbank
+from soundseek.errors import ModelError
 
 SAMPLE_RATE = 16000
 N_MELS = 64
@@ -101,3 +104,25 @@ class PatchEncoder(nn.Module):
         h = self.features(x.unsqueeze(1))
         pooled = torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)
         return nn.functional.normalize(self.head(pooled), dim=1)
+
+
+def model_config_from(model_dir: Path) -> ModelConfig:
+    """The ModelConfig in a model directory's config.json (ModelError when missing or malformed)."""
+    try:
+        raw = json.loads((Path(model_dir) / "config.json").read_text())["model"]
+        raw["channels"] = tuple(raw["channels"])
+        return ModelConfig(**raw)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{model_dir} holds no trained SSL encoder (config.json: {exc}); "
+                         "train one with `soundseek learn`") from exc
+
+
+def load_model(model_dir: Path) -> PatchEncoder:
+    """The trained network in `model_dir` (weights checked strictly against the config), in eval mode."""
+    from safetensors.torch import load_file
+    model = PatchEncoder(model_config_from(model_dir))
+    try:
+        model.load_state_dict(load_file(str(Path(model_dir) / "model.safetensors")), strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise ModelError(f"cannot load SSL encoder weights from {model_dir}: {exc}") from exc
+    return model.eval()

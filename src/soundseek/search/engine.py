@@ -19,13 +19,23 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from soundseek.encoders import AudioEncoder, TextEncoder, build_audio_encoder, build_text_encoder
+from soundseek.audio.segments import Span
+from soundseek.encoders import (
+    AudioEncoder,
+    TextEncoder,
+    build_audio_encoder,
+    build_text_encoder,
+)
 from soundseek.encoders.base import l2_normalize
 from soundseek.errors import QueryError
-from soundseek.searchstate import SearchState, SegmentTable, load_search_state
-from soundseek.segments import Span
+from soundseek.search.state import SearchState, SegmentTable, load_search_state
+from soundseek.search.zeroshot import (
+    QUERY_TEMPLATE,
+    ClassNameMatcher,
+    ZeroShotConfig,
+    score_segments,
+)
 from soundseek.store import Collection
-from soundseek.zeroshot import QUERY_TEMPLATE, ClassNameMatcher, ZeroShotConfig, score_segments
 
 T = TypeVar("T")
 MAX_QUERY_CHARS = 500
@@ -121,7 +131,7 @@ class SearchEngine:
         self.joint_model = joint_model
         self.joint_index = None
         if joint_model is not None and len(self.table):
-            from soundseek.joint_search import ensure_joint_vectors
+            from soundseek.search.joint import ensure_joint_vectors
             self.joint_index = ensure_joint_vectors(coll, joint_model, self.table)
 
     # -- lazily built components ---------------------------------------------------------------
@@ -169,7 +179,7 @@ class SearchEngine:
             total += zs
             self._add_feedback(total, zs)
         if self.joint_index is not None:
-            from soundseek.joint_search import joint_text_scores
+            from soundseek.search.joint import joint_text_scores
             total += _unit(joint_text_scores(self.joint_model, self.joint_index, self.table, query))
         return total
 
@@ -183,7 +193,7 @@ class SearchEngine:
         """Semantic match of the query with each sound's own words (MiniLM cosine above a floor),
         per distinct sound (aligned with table.sounds)."""
         if self._sound_text_vectors is None:
-            from soundseek.searchstate import load_sound_text_vectors
+            from soundseek.search.state import load_sound_text_vectors
             vectors = load_sound_text_vectors(self.coll, self.table, self.text_encoder)
             self._sound_text_rows = np.flatnonzero(vectors.any(axis=1))  # only sounds that have words
             self._sound_text_vectors = np.ascontiguousarray(vectors[self._sound_text_rows])
@@ -255,7 +265,7 @@ class SearchEngine:
         scores = np.full(n, -np.inf, dtype=np.float32)
         scores[self.table.positions(ids[0][ok])] = sims[0][ok]
         if self.joint_index is not None:
-            from soundseek.joint_search import joint_audio_scores
+            from soundseek.search.joint import joint_audio_scores
             joint = joint_audio_scores(self.joint_model, self.joint_index, self.table, np.asarray(vector, np.float32))
             scores = np.where(np.isfinite(scores), np.maximum(scores, 0), 0) + joint
             scores[scores <= 0] = -np.inf
@@ -316,12 +326,22 @@ class SearchEngine:
             pattern = f.path_glob
             mask &= np.asarray([fnmatch.fnmatch(p, pattern) or fnmatch.fnmatch(os.path.basename(p), pattern) for p in t.paths], dtype=bool)
         if f.tag is not None:
-            rows = self.coll.conn.execute("SELECT DISTINCT segment_id FROM tags WHERE lower(tag) = lower(?)", (f.tag,)).fetchall()
             tagged = np.zeros(len(t), dtype=bool)
-            ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+            ids = self.coll.segments_with_tag(f.tag)
             tagged[t.positions(ids[np.isin(ids, t.ids)])] = True
             mask &= tagged
         return mask
+
+
+def open_engine(collection_dir: Path, model_dir: Path | None = None) -> SearchEngine:
+    """Open the collection at `collection_dir` and build its engine, with its trained joint model when
+    the collection has one attached (or `model_dir` when given). Used by the CLI and the server alike."""
+    coll = Collection.open(collection_dir)
+    joint = None
+    if model_dir is not None or coll.meta("joint_model"):
+        from soundseek.search.joint import load_model_for
+        joint = load_model_for(coll, model_dir)
+    return SearchEngine(coll, joint_model=joint)
 
 
 def _top_order(scores: np.ndarray, pool: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
+
 import numpy as np
 
 from soundseek.encoders import TextEncoder
@@ -58,7 +59,7 @@ class SearchState:
 
 def load_search_state(coll: Collection, space: str, class_names: list[str] | None) -> SearchState:
     """Load (or rebuild from the database) everything a search needs."""
-    from soundseek.zeroshot import log_scores
+    from soundseek.search.zeroshot import log_scores
 
     table = load_segment_table(coll)
     index = load_vector_index(coll, space) if len(table) else None
@@ -67,24 +68,13 @@ def load_search_state(coll: Collection, space: str, class_names: list[str] | Non
 
 
 def load_segment_table(coll: Collection) -> SegmentTable:
-    rows = coll.conn.execute(
-        "SELECT g.id, g.sound_id, g.start, g.end, s.duration, s.sample_rate, s.channels, s.path"
-        " FROM segments g JOIN sounds s ON s.id = g.sound_id ORDER BY g.id"
-    ).fetchall()
-    cols = list(zip(*rows)) if rows else [[]] * 8
+    cols = coll.segment_columns()
     return SegmentTable(
         np.asarray(cols[0], dtype=np.int64), np.asarray(cols[1], dtype=np.int64),
         np.asarray(cols[2], dtype=np.float64), np.asarray(cols[3], dtype=np.float64),
         np.asarray(cols[4], dtype=np.float64), np.asarray(cols[5], dtype=np.int64),
         np.asarray(cols[6], dtype=np.int64), np.asarray(cols[7], dtype=object),
     )
-
-
-def vector_dim(coll: Collection, space: str) -> int:
-    row = coll.conn.execute("SELECT length(vector) FROM vectors WHERE space = ? LIMIT 1", (space,)).fetchone()
-    if row is None:
-        raise CollectionError(f"collection has no vectors in space '{space}'")
-    return int(row[0]) // 4
 
 
 def load_vector_index(coll: Collection, space: str, *, kind: str | None = None) -> VectorIndex:
@@ -108,9 +98,8 @@ def load_vector_index(coll: Collection, space: str, *, kind: str | None = None) 
 
 
 def build_vector_index(coll: Collection, space: str, *, kind: str | None = None) -> VectorIndex:
-    dim = vector_dim(coll, space)
-    ids, vectors = coll.iter_vectors(space, dim)
-    index = make_index(dim, expected_size=len(ids), kind=kind)
+    ids, vectors = coll.iter_vectors(space)
+    index = make_index(vectors.shape[1], expected_size=len(ids), kind=kind)
     if len(ids):
         index.add(ids, vectors)
     return index
@@ -141,7 +130,7 @@ def load_sound_text_vectors(coll: Collection, table: SegmentTable, encoder: Text
                 return cached["vectors"]
     except (OSError, ValueError, KeyError):
         pass
-    texts = dict(coll.conn.execute("SELECT id, text FROM sounds").fetchall())
+    texts = coll.sound_texts()
     out = np.zeros((len(table.sounds), encoder.dim), dtype=np.float32)
     rows = [i for i, sid in enumerate(table.sounds) if texts.get(int(sid))]
     if rows:

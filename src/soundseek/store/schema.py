@@ -1,0 +1,48 @@
+"""The collection database's schema and how a connection to it is opened."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from soundseek.errors import CollectionError
+
+DB_NAME = "soundseek.sqlite"
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS sounds (
+    id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    duration REAL NOT NULL, sample_rate INTEGER NOT NULL, channels INTEGER NOT NULL, format TEXT,
+    text TEXT NOT NULL DEFAULT '', indexed_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY, sound_id INTEGER NOT NULL REFERENCES sounds(id) ON DELETE CASCADE,
+    start REAL NOT NULL, end REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS segments_sound ON segments(sound_id);
+CREATE TABLE IF NOT EXISTS vectors (
+    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE, space TEXT NOT NULL,
+    vector BLOB NOT NULL, PRIMARY KEY (space, segment_id));
+CREATE TABLE IF NOT EXISTS class_scores (
+    segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE, scores BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS tags (
+    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE, tag TEXT NOT NULL,
+    score REAL NOT NULL, source TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tags_segment ON tags(segment_id);
+CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
+CREATE VIRTUAL TABLE IF NOT EXISTS sound_text USING fts5(words, tokenize='porter unicode61');
+CREATE TABLE IF NOT EXISTS failures (
+    path TEXT PRIMARY KEY, reason TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, at REAL NOT NULL);
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.DatabaseError as exc:
+        raise CollectionError(f"cannot open collection database {path}: {exc}") from exc
+    return conn
