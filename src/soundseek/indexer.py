@@ -76,7 +76,7 @@ def open_for_indexing(root: Path, encoder_name: str | None, config: dict | None,
     else:
         encoder = choose_audio_encoder(encoder_name, config, say=say)
         coll = Collection.create(root, audio_encoder=encoder.name, encoder_config=encoder_config_dict(encoder))
-    names = getattr(encoder, "class_names", None)
+    names = encoder.class_names
     if names and coll.meta("class_names") != names:
         coll.set_meta("class_names", names)
     return coll, encoder
@@ -90,7 +90,6 @@ def index_paths(
     metadata: dict[str, str] | None = None,
     max_duration: float = DEFAULT_MAX_DURATION,
     quiet: bool = False,
-    class_names: list[str] | None = None,
 ) -> IndexReport:
     """Bring the collection up to date with the files under `roots`."""
     started = time.perf_counter()
@@ -105,7 +104,7 @@ def index_paths(
     todo = [f for f in found if known.get(str(f.path)) != (f.size, f.mtime_ns)]
     report.unchanged = len(found) - len(todo)
     report.removed = _forget_missing(coll, roots, found, known)
-    names = class_names if class_names is not None else getattr(encoder, "class_names", None)
+    names = encoder.class_names
     bar = tqdm(todo, desc="indexing", unit="file", disable=quiet or not todo, file=sys.stderr)
     for item in bar:
         _index_one(coll, item, encoder, report, metadata=metadata, max_duration=max_duration,

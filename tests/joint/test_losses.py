@@ -71,3 +71,15 @@ def test_uniformity_by_hand() -> None:
     x = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
     # one pair at squared distance 4: log exp(-2 * 4) = -8
     assert float(losses.uniformity_loss(x)) == pytest.approx(-8.0)
+
+
+def test_semi_hard_picks_the_closest_negative_beyond_the_positive() -> None:
+    d_ap = torch.tensor([0.5, 0.5, 0.5])
+    d_an = torch.tensor([[0.2, 0.6, 0.9, 0.55],   # semi-hard: 0.55 beats 0.6 and 0.9
+                         [0.1, 0.3, 0.4, 0.45],   # none farther than 0.5: the farthest, 0.45
+                         [0.7, 0.52, 0.8, 0.9]])  # 0.52 is not allowed: next is 0.7
+    valid = torch.tensor([[True, True, True, True], [True, True, True, True], [True, False, True, True]])
+    assert losses.semi_hard_negatives(d_an, d_ap, valid).tolist() == pytest.approx([0.55, 0.45, 0.7])
+    per_anchor = losses.semi_hard_triplet_losses(d_an, d_ap, valid, margin=0.1)
+    assert per_anchor.tolist() == pytest.approx([0.05, 0.15, 0.0])
+

@@ -105,3 +105,17 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     bogus.write_bytes(b"1234")
     assert main(["models", "add", "yamnet", str(bogus)]) == 2
     assert "matches no file" in capsys.readouterr().err
+
+
+def test_the_index_backend_is_chosen_from_the_cli_and_recorded(library, tmp_path, capsys):
+    root, _ = library
+    coll = str(tmp_path / "lsh")
+    assert main(["index", str(root / "lib" / "rain"), "--collection", coll, "--encoder", "mfcc", "--index", "lsh",
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    from soundseek.search.engine import open_engine
+    engine = open_engine(tmp_path / "lsh")
+    assert engine.coll.index_kind == "lsh" and engine.index.kind == "lsh"
+    assert main(["search", "--audio", str(root / "lib" / "rain" / "rain_take1.wav"), "--collection", coll,
+                 "--json", "--top", "2"]) == 0
+    assert all("rain" in h["path"] for h in json.loads(capsys.readouterr().out))

@@ -16,19 +16,9 @@ from soundseek.errors import ModelError
 from soundseek.ssl.train import (
     TrainConfig,
     negative_mask,
-    semi_hard_negatives,
     train,
     triplet_loss,
 )
-
-
-def test_semi_hard_picks_the_closest_negative_beyond_the_positive() -> None:
-    d_ap = torch.tensor([0.5, 0.5, 0.5])
-    d_an = torch.tensor([[0.2, 0.6, 0.9, 0.55],   # semi-hard: 0.55 (col 3) beats 0.6 and 0.9
-                         [0.1, 0.3, 0.4, 0.45],   # none farther than 0.5: the farthest, 0.45 (col 3)
-                         [0.7, 0.52, 0.8, 0.9]])  # col 1 (0.52) is not allowed: next is 0.7 (col 0)
-    valid = torch.tensor([[True, True, True, True], [True, True, True, True], [True, False, True, True]])
-    assert semi_hard_negatives(d_ap, d_an, valid).tolist() == [3, 3, 0]
 
 
 def test_negative_mask_excludes_the_same_recording_and_mixture_parents() -> None:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from soundseek.errors import QueryError
+from soundseek.vindex.factory import INDEX_KINDS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metadata", type=Path, help="CSV with a 'path' column and descriptions/tags")
     p.add_argument("--max-duration", type=float, default=4 * 3600.0, help="refuse files longer than this (seconds)")
     p.add_argument("--model", type=Path, help="a trained joint model directory to embed the collection with")
+    p.add_argument("--index", dest="index_kind", choices=INDEX_KINDS,
+                   help="vector index backend, recorded for every later search (default: exact below 50,000 "
+                        "segments, hnsw above; ivfpq and lsh trade recall for memory, see docs/index.md)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_index)
 
@@ -119,6 +123,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not paths:
         raise QueryError("nothing to index: give one or more folders")
     metadata = load_metadata_csv(args.metadata) if args.metadata else None
+    if args.index_kind and args.index_kind != coll.index_kind:
+        coll.set_meta("index_kind", args.index_kind)
     report = index_paths(coll, paths, encoder, metadata=metadata, max_duration=args.max_duration, quiet=args.quiet)
     if args.model:
         from soundseek.search.joint import attach_model

@@ -33,6 +33,9 @@ class AudioEncoder(Protocol):
     sample_rate: int
     #: Whether `encode_segments` returns L2-normalized vectors (all built-in encoders do).
     normalized: bool
+    #: A classifier's class names, aligned with `SegmentEmbeddings.class_scores`; None when the
+    #: encoder is no classifier (only YAMNet is).
+    class_names: list[str] | None
 
     def encode_segments(self, waveform: np.ndarray, spans: Sequence[Span]) -> SegmentEmbeddings:
         """Embed each span of `waveform` (float32 mono at `sample_rate`)."""

@@ -75,6 +75,7 @@ class MfccEncoder:
 
     name = "mfcc"
     normalized = True
+    class_names: list[str] | None = None
 
     def __init__(self, config: MfccConfig | None = None) -> None:
         self.config = config or MfccConfig()

@@ -35,6 +35,7 @@ class SslEncoder:
 
     name = "ssl"
     normalized = True
+    class_names: list[str] | None = None
     sample_rate = 16000
 
     def __init__(self, config: SslConfig | None = None) -> None:

@@ -89,17 +89,26 @@ def semi_hard_negatives(dist: torch.Tensor, positive: torch.Tensor, negative_mas
     return torch.where(negative_mask.any(dim=1), out, torch.full_like(out, float("inf")))
 
 
+def semi_hard_triplet_losses(dist: torch.Tensor, positive: torch.Tensor, negative_mask: torch.Tensor, *,
+                              margin: float) -> torch.Tensor:
+    """max(0, positive - semi-hard negative + margin) of each anchor (row) that has a negative.
+
+    dist: (n, m) anchor-candidate distances, positive: (n,) anchor-positive distances, negative_mask:
+    (n, m) bool. Returns: (k,), k = the rows with at least one negative (shared by the joint and the
+    self-supervised trainers).
+    """
+    neg = semi_hard_negatives(dist, positive, negative_mask)
+    valid = torch.isfinite(neg)
+    return F.relu(positive[valid] - neg[valid] + margin)
+
+
 def triplet_loss(a: torch.Tensor, t: torch.Tensor, labels: torch.Tensor, *, margin: float = 0.2) -> torch.Tensor:
     """mean max(0, D(anchor, pos) - D(anchor, semi-hard neg) + margin), anchors = audio and text."""
     dist = torch.cdist(a, t)
     positive = dist.diagonal()
     negative_mask = label_match(labels) == 0
-    losses = []
-    for d in (dist, dist.T):
-        neg = semi_hard_negatives(d, positive, negative_mask)
-        valid = torch.isfinite(neg)
-        if valid.any():
-            losses.append(F.relu(positive[valid] - neg[valid] + margin).mean())
+    losses = [per.mean() for d in (dist, dist.T)
+              if len(per := semi_hard_triplet_losses(d, positive, negative_mask, margin=margin))]
     return torch.stack(losses).mean() if losses else dist.sum() * 0.0
 
 

@@ -40,7 +40,7 @@ def describe(engine: SearchEngine, path: str | Path, *, top: int = 10) -> list[S
     wave = load_audio(path, sr=encoder.sample_rate)
     emb = encoder.encode_segments(wave, [Span(0.0, len(wave) / encoder.sample_rate)])
     out: list[Suggestion] = []
-    names = getattr(encoder, "class_names", None)
+    names = encoder.class_names
     if emb.class_scores is not None and names:
         scores = emb.class_scores[0]
         out += [Suggestion(names[i], float(scores[i]), "audioset") for i in np.argsort(-scores)[:top]]

@@ -1,9 +1,9 @@
 """Search a collection: text -> audio, audio -> audio (query by example), audio -> text (describe).
 
-Text search fuses three evidence sources into one score per segment, each scaled to [0, 1]:
+Text search adds up to five evidence sources into one score per segment, each scaled to [0, 1]:
 zero-shot AudioSet class scores (see zeroshot.py), pseudo-relevance feedback (the centroid of the
-best zero-shot segments' class-score vectors), BM25 keyword hits on the sounds' own text, and the
-semantic similarity of the query to that text (and the joint space, when a trained model is attached).
+best zero-shot segments' class-score vectors), BM25 keyword hits on the sounds' own words, the
+semantic similarity of the query to those words, and the joint space when a trained model is attached.
 A file's score is the best of its segments; a hit is that file with its best segment's times.
 """
 
@@ -14,7 +14,7 @@ import functools
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -36,6 +36,9 @@ from soundseek.search.zeroshot import (
     score_segments,
 )
 from soundseek.store import Collection
+
+if TYPE_CHECKING:
+    from soundseek.joint.saved import JointModel
 
 T = TypeVar("T")
 MAX_QUERY_CHARS = 500
@@ -109,11 +112,11 @@ class SearchEngine:
     """Everything needed to answer queries on one collection; build once, query many times."""
 
     def __init__(self, coll: Collection, *, text_encoder: TextEncoder | None = None,
-                 audio_encoder: AudioEncoder | None = None, joint_model: Any = None,
+                 audio_encoder: AudioEncoder | None = None, joint_model: JointModel | None = None,
                  state: SearchState | None = None) -> None:
         self.coll = coll
         self.space = coll.audio_encoder
-        self.class_names: list[str] | None = coll.meta("class_names")  # type: ignore[assignment]
+        self.class_names = coll.class_names
         state = state or load_search_state(coll, self.space, self.class_names)
         self.table: SegmentTable = state.table
         self.index = state.index
@@ -219,9 +222,6 @@ class SearchEngine:
             total[cand] += FEEDBACK_WEIGHT * sims / sims.max()
 
     def _vectors(self, segment_ids: np.ndarray) -> np.ndarray:
-        getter = getattr(self.index, "vectors_of", None)
-        if getter is not None:
-            return getter(segment_ids)
         return self.coll.vectors_for(self.space, [int(i) for i in segment_ids])
 
     def _keyword_scores(self, query: str) -> np.ndarray:
@@ -284,7 +284,7 @@ class SearchEngine:
     # -- ranking -------------------------------------------------------------------------------
     def _rank(self, scores: np.ndarray, *, top: int, offset: int, filters: Filters | None) -> list[Hit]:
         if top < 1 or offset < 0:
-            raise QueryError("--top must be >= 1 and the offset >= 0")
+            raise QueryError(f"the number of results must be >= 1 and the offset >= 0 (got {top}, {offset})")
         if filters and filters.active():
             scores = np.where(self._filter_mask(filters), scores, -np.inf).astype(np.float32)
         want = top + offset

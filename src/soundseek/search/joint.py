@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,23 +19,25 @@ from soundseek.search.state import SegmentTable, load_vector_index
 from soundseek.store import Collection
 from soundseek.vindex import VectorIndex
 
+if TYPE_CHECKING:  # the loader is imported lazily: the search path needs no training stack
+    from soundseek.joint.saved import JointModel
+
 BATCH = 4096
 
 
-def load_model_for(coll: Collection, model_dir: Path | str | None) -> Any:
+def load_model_for(coll: Collection, model_dir: Path | str | None) -> JointModel:
     """Load `model_dir` (or the collection's recorded model) and check it fits the collection."""
     from soundseek.joint.saved import load_joint_model
 
     directory = model_dir or coll.meta("joint_model")
     if not directory:
-        raise ModelError("no joint model: pass --model DIR (a directory written by `soundseek train`)")
+        raise ModelError("no joint model: give the directory of a model written by `soundseek train`")
     model = load_joint_model(Path(str(directory)))
     if model.audio_encoder_name != coll.audio_encoder:
         raise CollectionError(
             f"the joint model expects '{model.audio_encoder_name}' audio vectors but the collection holds "
             f"'{coll.audio_encoder}' vectors: train a model on {coll.audio_encoder} features"
         )
-    model.source_dir = str(Path(str(directory)).absolute())
     return model
 
 
@@ -48,13 +50,13 @@ def attach_model(coll: Collection, model_dir: Path) -> None:
     ensure_joint_vectors(coll, model, load_segment_table(coll))
 
 
-def joint_space(model: Any) -> str:
+def joint_space(model: JointModel) -> str:
     """The embedding-space name of a model's vectors: named by its weights' fingerprint."""
-    digest = getattr(model, "fingerprint", "") or hashlib.sha1(repr(sorted(model.config.items())).encode()).hexdigest()
+    digest = model.fingerprint or hashlib.sha1(repr(sorted(model.config.items())).encode()).hexdigest()
     return f"joint:{digest[:12]}"
 
 
-def ensure_joint_vectors(coll: Collection, model: Any, table: SegmentTable) -> VectorIndex:
+def ensure_joint_vectors(coll: Collection, model: JointModel, table: SegmentTable) -> VectorIndex:
     """The joint-space index of the collection, embedding the segments that lack a joint vector."""
     space = joint_space(model)
     missing = np.setdiff1d(table.ids, coll.segment_ids_in_space(space))
@@ -67,17 +69,17 @@ def ensure_joint_vectors(coll: Collection, model: Any, table: SegmentTable) -> V
     return load_vector_index(coll, space)
 
 
-def joint_text_scores(model: Any, index: VectorIndex, table: SegmentTable, query: str) -> np.ndarray:
+def joint_text_scores(model: JointModel, index: VectorIndex, table: SegmentTable, query: str) -> np.ndarray:
     """Cosine (>= 0) of every segment's joint vector with the query's joint text vector. Returns (n,)."""
     return _dense_scores(index, table, model.embed_text([query])[0])
 
 
-def joint_audio_scores(model: Any, index: VectorIndex, table: SegmentTable, acoustic: np.ndarray) -> np.ndarray:
+def joint_audio_scores(model: JointModel, index: VectorIndex, table: SegmentTable, acoustic: np.ndarray) -> np.ndarray:
     """Cosine (>= 0) of every segment's joint vector with an acoustic query vector mapped to the joint space."""
     return _dense_scores(index, table, model.embed_audio(acoustic[None, :])[0])
 
 
-def nearest_labels(model: Any, acoustic: np.ndarray, *, top: int = 5) -> list[tuple[str, float]]:
+def nearest_labels(model: JointModel, acoustic: np.ndarray, *, top: int = 5) -> list[tuple[str, float]]:
     """audio -> text: the training labels nearest to a sound in the joint space."""
     return model.nearest_labels(model.embed_audio(acoustic[None, :]), top=top)[0]
 

@@ -78,20 +78,24 @@ def load_segment_table(coll: Collection) -> SegmentTable:
 
 
 def load_vector_index(coll: Collection, space: str, *, kind: str | None = None) -> VectorIndex:
-    """The vector index of `space`, from cache when it matches the database generation."""
+    """The vector index of `space`, from cache when it matches the database generation.
+
+    `kind` picks the backend; by default the one recorded with `soundseek index --index KIND`, else by size.
+    """
     folder = coll.root / "index" / space.replace("/", "_").replace(":", "_")
     generation = coll.generation
+    kind = kind or coll.index_kind
     stamp = folder / "generation.json"
     if stamp.is_file():
         try:
-            if json.loads(stamp.read_text()).get("generation") == generation:
+            if json.loads(stamp.read_text()) == {"generation": generation, "kind": kind}:
                 return load_index(folder)
         except (OSError, ValueError, CollectionError):
             pass
     index = build_vector_index(coll, space, kind=kind)
     try:
         index.save(folder)
-        atomic_write_bytes(stamp, json.dumps({"generation": generation}).encode())
+        atomic_write_bytes(stamp, json.dumps({"generation": generation, "kind": kind}).encode())
     except OSError:
         pass  # a read-only collection still searches, just without the cache
     return index

@@ -15,7 +15,7 @@ import numpy as np
 
 from soundseek.encoders import TextEncoder
 
-#: How queries, class names and the sounds' own words are phrased before embedding.
+#: How queries and class names are phrased before embedding (the sounds' own words are embedded as they are).
 QUERY_TEMPLATE = "the sound of {}"
 #: Probability floor of the log transform of class scores.
 SCORE_EPS = 1e-3

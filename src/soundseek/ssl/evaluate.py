@@ -13,7 +13,6 @@ from the collection itself); `ablation` retrains it with each deformation switch
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -40,19 +39,21 @@ class ClipSet:
 def load_esc50(esc50_dir: Path, *, folds: Sequence[int] | None = None, per_class: int | None = None) -> ClipSet:
     """ESC-50 clips (optionally some folds, and the first `per_class` clips of each category)."""
     from soundseek.audio import load_audio
-    rows = list(csv.DictReader(open(Path(esc50_dir) / "meta" / "esc50.csv", newline="")))
-    rows = [r for r in rows if folds is None or int(r["fold"]) in folds]
+    from soundseek.joint.data import esc50_items
+
+    items = esc50_items(esc50_dir, folds=folds)
+    keep = list(range(len(items.paths)))
     if per_class is not None:
         seen: dict[str, int] = {}
-        kept = []
-        for r in rows:
-            if seen.get(r["category"], 0) < per_class:
-                seen[r["category"]] = seen.get(r["category"], 0) + 1
-                kept.append(r)
-        rows = kept
-    waves = [load_audio(Path(esc50_dir) / "audio" / r["filename"], sr=16000) for r in rows]
-    return ClipSet([r["filename"] for r in rows], waves, [r["category"] for r in rows],
-                   [r["src_file"] for r in rows], [int(r["fold"]) for r in rows])
+        keep = [i for i in keep if _count(seen, items.texts[i]) <= per_class]
+    folds_of = items.folds or [0] * len(items.paths)
+    return ClipSet([items.paths[i].name for i in keep], [load_audio(items.paths[i], sr=16000) for i in keep],
+                   [items.texts[i] for i in keep], [items.groups[i] for i in keep], [folds_of[i] for i in keep])
+
+
+def _count(seen: dict[str, int], key: str) -> int:
+    seen[key] = seen.get(key, 0) + 1
+    return seen[key]
 
 
 def embed_clips(encoder: AudioEncoder, waveforms: Sequence[np.ndarray]) -> np.ndarray:

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from soundseek.encoders.ssl_net import ModelConfig, PatchEncoder, patch_batch
+from soundseek.joint.losses import semi_hard_triplet_losses
 from soundseek.ssl.triplets import DEFORMATIONS, PairBatch, PairSampler
 from soundseek.vindex.base import atomic_write_bytes
 
@@ -53,24 +54,6 @@ class TrainResult:
     model_dir: Path
 
 
-def semi_hard_negatives(d_ap: torch.Tensor, d_an: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Index of each anchor's semi-hard negative.
-
-    Args:
-        d_ap: (B,) anchor-positive distances.
-        d_an: (B, N) anchor-candidate distances.
-        valid: (B, N) bool, True where the candidate may serve as a negative (each row has one).
-    Returns:
-        (B,) int64: argmin of d_an over valid candidates with d_an > d_ap; where none, argmax of d_an
-        over valid candidates.
-    """
-    inf = torch.tensor(float("inf"))
-    outside = valid & (d_an > d_ap[:, None])
-    semi = torch.where(outside, d_an, inf).argmin(dim=1)
-    hardest_far = torch.where(valid, d_an, -inf).argmax(dim=1)
-    return torch.where(outside.any(dim=1), semi, hardest_far)
-
-
 def negative_mask(sources: np.ndarray) -> torch.Tensor:
     """(B, 2B) bool: candidate j (anchors then positives) may be a negative of anchor i when the pairs
     share no recording. `sources`: (B, 2) recording indices, -1 = none."""
@@ -89,10 +72,8 @@ def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, valid: torch.Tens
     candidates = torch.cat([anchor, positive])
     d_ap = (anchor - positive).pow(2).sum(dim=1)
     d_an = torch.cdist(anchor, candidates).pow(2)
-    neg = semi_hard_negatives(d_ap.detach(), d_an.detach(), valid)
-    d_neg = d_an.gather(1, neg[:, None]).squeeze(1)
-    has = valid.any(dim=1)  # an anchor with no candidate negative (tiny collections) does not count
-    losses = torch.relu(d_ap - d_neg + margin)[has]
+    # an anchor with no candidate negative (tiny collections) does not count
+    losses = semi_hard_triplet_losses(d_an, d_ap, valid, margin=margin)
     if len(losses) == 0:
         return (anchor * 0).sum(), 0.0
     return losses.mean(), float((losses > 0).float().mean())

@@ -109,6 +109,18 @@ class Collection:
         return dict(self.meta("audio_encoder_config") or {})
 
     @property
+    def class_names(self) -> list[str] | None:
+        """The audio encoder's class names (aligned with the stored class scores), None if it has none."""
+        names = self.meta("class_names")
+        return [str(n) for n in names] if isinstance(names, list) else None
+
+    @property
+    def index_kind(self) -> str | None:
+        """The vector index backend chosen for this collection (None: by size, see vindex.make_index)."""
+        kind = self.meta("index_kind")
+        return str(kind) if kind else None
+
+    @property
     def generation(self) -> int:
         """Bumped by every committed change to vectors; caches compare against it."""
         return int(self.meta("generation", 0))

@@ -1,0 +1,54 @@
+"""The search state: segment table, class-score matrix and the vector-index cache, on hand-made data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from standins import add_sound, tiny_collection
+
+from soundseek.search.state import (
+    load_class_scores,
+    load_search_state,
+    load_segment_table,
+    load_vector_index,
+)
+
+
+@pytest.fixture()
+def coll(tmp_path):
+    coll = tiny_collection(tmp_path / "c", ["Dog", "Rain"])
+    add_sound(coll, "/a.wav", [([1, 0], [0.9, 0.0]), ([0, 1], [0.0, 0.5])], text="dog park")
+    add_sound(coll, "/b.wav", [([1, 1], [0.2, 0.2])])
+    return coll
+
+
+def test_segment_table_rows_and_sounds(coll) -> None:
+    table = load_segment_table(coll)
+    assert table.ids.tolist() == [1, 2, 3] and table.sound_ids.tolist() == [1, 1, 2]
+    assert table.starts.tolist() == [0.0, 5.0, 0.0] and table.durations.tolist() == [10.0, 10.0, 5.0]
+    assert table.paths.tolist() == ["/a.wav", "/a.wav", "/b.wav"]
+    assert table.per_sound_to_segments(np.array([7.0, 9.0])).tolist() == [7.0, 7.0, 9.0]
+    assert table.positions(np.array([3, 1])).tolist() == [2, 0]
+
+
+def test_class_scores_are_class_major_and_aligned(coll) -> None:
+    matrix = load_class_scores(coll, load_segment_table(coll), 2)
+    assert matrix.shape == (2, 3)
+    assert matrix[0].tolist() == pytest.approx([0.9, 0.0, 0.2], abs=1e-3)
+    state = load_search_state(coll, "tiny", ["Dog", "Rain"])
+    assert state.log_class_scores[0, 0] == pytest.approx(np.log1p(0.9 / 1e-3), rel=1e-3)
+
+
+def test_the_index_cache_follows_the_generation_and_the_chosen_kind(coll) -> None:
+    index = load_vector_index(coll, "tiny")
+    stamp = coll.root / "index" / "tiny" / "generation.json"
+    assert json.loads(stamp.read_text()) == {"generation": coll.generation, "kind": None}
+    assert index.kind == "exact" and len(index) == 3
+    scores, ids = index.search(np.array([1.0, 0.0], np.float32), 1)
+    assert ids[0].tolist() == [1] and scores[0][0] == pytest.approx(1.0)
+    add_sound(coll, "/c.wav", [([0, 1], [0.0, 0.9])])  # a new generation: the cache is rebuilt
+    assert len(load_vector_index(coll, "tiny")) == 4
+    coll.set_meta("index_kind", "lsh")  # a recorded backend choice is honoured and rebuilds the cache
+    assert load_vector_index(coll, "tiny").kind == "lsh"
