@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from soundseek.audio import DEFAULT_MAX_DURATION, load_audio, probe
+from soundseek.audio import DEFAULT_MAX_DURATION, decode_file
 from soundseek.audio.segments import cut_spans
 from soundseek.encoders import AudioEncoder, build_audio_encoder, encoder_config_dict
 from soundseek.encoders.models import is_installed
@@ -118,8 +118,7 @@ def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report:
                class_names: list[str] | None) -> None:
     path = str(item.path)
     try:
-        info = probe(item.path)
-        waveform = load_audio(item.path, sr=encoder.sample_rate, max_duration=max_duration)
+        waveform, info = decode_file(item.path, sr=encoder.sample_rate, max_duration=max_duration)
         duration = len(waveform) / encoder.sample_rate
         spans = cut_spans(duration)
         emb = encoder.encode_segments(waveform, spans)

@@ -83,3 +83,15 @@ def test_missing_file(tmp_path):
 def test_nan_samples_are_refused():
     with pytest.raises(AudioError, match="NaN"):
         prepare_waveform(np.array([0.1, np.nan], dtype=np.float32), 16000, sr=16000)
+
+
+def test_decode_file_reads_once_and_returns_the_header(tmp_path, monkeypatch):
+    from soundseek.audio import decode, decode_file
+
+    path = write_wav(tmp_path / "a.wav", tone(440.0, 1.0, sr=8000), sr=8000)
+    calls = []
+    real = decode.sf.info
+    monkeypatch.setattr(decode.sf, "info", lambda p: calls.append(p) or real(p))
+    wave, info = decode_file(path, sr=16000)
+    assert len(calls) == 1 and (info.sample_rate, info.channels) == (8000, 1)
+    assert len(wave) == 16000 and info.duration == 1.0

@@ -9,9 +9,10 @@ from __future__ import annotations
 from soundseek.audio.decode import (
     DEFAULT_MAX_DURATION,
     AudioInfo,
+    decode_file,
     load_audio,
     prepare_waveform,
     probe,
 )
 
-__all__ = ["DEFAULT_MAX_DURATION", "AudioInfo", "load_audio", "prepare_waveform", "probe"]
+__all__ = ["DEFAULT_MAX_DURATION", "AudioInfo", "decode_file", "load_audio", "prepare_waveform", "probe"]

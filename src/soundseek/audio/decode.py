@@ -34,8 +34,13 @@ class AudioInfo:
 
 
 def probe(path: str | Path) -> AudioInfo:
-    """Read sample rate, channel count and duration without decoding the samples."""
-    path = Path(path)
+    """Read sample rate, channel count and duration without decoding the samples (a file only ffmpeg
+    reads is decoded once to learn its duration: prefer `decode_file` when the samples are needed too)."""
+    return _probe(Path(path))[0]
+
+
+def _probe(path: Path) -> tuple[AudioInfo, np.ndarray | None]:
+    """The header of `path`, and the samples when learning it meant decoding them (ffmpeg)."""
     _check_file(path)
     try:
         info = sf.info(str(path))
@@ -45,7 +50,7 @@ def probe(path: str | Path) -> AudioInfo:
         return _ffmpeg_probe(path)
     if info.frames <= 0 or info.samplerate <= 0:
         raise AudioError("empty audio file (no samples)")
-    return AudioInfo(info.samplerate, info.channels, info.frames / info.samplerate, info.format)
+    return AudioInfo(info.samplerate, info.channels, info.frames / info.samplerate, info.format), None
 
 
 def load_audio(
@@ -58,14 +63,28 @@ def load_audio(
     Raises:
         AudioError: unreadable, corrupt, empty, silent or longer than `max_duration`.
     """
-    info = probe(path)
+    return decode_file(path, sr=sr, max_duration=max_duration)[0]
+
+
+def decode_file(
+    path: str | Path, *, sr: int = 16000, max_duration: float = DEFAULT_MAX_DURATION
+) -> tuple[np.ndarray, AudioInfo]:
+    """`load_audio` that also returns the file's header, reading the file once (probe + decode).
+
+    Returns:
+        float32 (n_samples,) mono at `sr`, and the file's native `AudioInfo`.
+    """
+    info, samples = _probe(Path(path))
     if info.duration > max_duration:
         raise AudioError(
             f"too long: {info.duration:.0f} s exceeds the limit of {max_duration:.0f} s "
             "(raise it with --max-duration)"
         )
-    data, native_sr = _decode(Path(path), info)
-    return prepare_waveform(data, native_sr, sr=sr)
+    if samples is None:
+        data, native_sr = _decode(Path(path), info)
+    else:
+        data, native_sr = samples, info.sample_rate
+    return prepare_waveform(data, native_sr, sr=sr), info
 
 
 def prepare_waveform(data: np.ndarray, native_sr: int, *, sr: int) -> np.ndarray:
@@ -111,13 +130,15 @@ def _ffmpeg() -> str | None:
     return shutil.which("ffmpeg")
 
 
-def _ffmpeg_probe(path: Path) -> AudioInfo:
-    """Decode once at the native rate through ffmpeg to learn the duration (ffprobe may be absent)."""
+def _ffmpeg_probe(path: Path) -> tuple[AudioInfo, np.ndarray]:
+    """Decode once at the native rate through ffmpeg to learn the duration (ffprobe may be absent).
+
+    Returns: the header, and the mono samples at the native rate (so they are not decoded again)."""
     rate = _ffmpeg_native_rate(path)
     samples = _ffmpeg_decode(path, rate)
     if samples.size == 0:
         raise AudioError("empty audio (ffmpeg decoded no samples)")
-    return AudioInfo(rate, 1, samples.size / rate, "ffmpeg")
+    return AudioInfo(rate, 1, samples.size / rate, "ffmpeg"), samples
 
 
 def _ffmpeg_native_rate(path: Path) -> int:
