@@ -39,6 +39,7 @@ from soundseek.store import Collection
 
 if TYPE_CHECKING:
     from soundseek.joint.saved import JointModel
+    from soundseek.search.library import LibraryModel
 
 T = TypeVar("T")
 MAX_QUERY_CHARS = 500
@@ -48,6 +49,8 @@ KEYWORD_WEIGHT = 1.0
 FEEDBACK_TOP = 10
 FEEDBACK_POOL = 1000
 TEXT_SIMILARITY_WEIGHT = 1.0
+#: Weight of each of the library model's two scorers (ridge map, semantic kNN), for wordless sounds.
+LIBRARY_WEIGHT = 1.0
 #: Cosine similarity between a query and a sound's words below which the words count as unrelated.
 TEXT_SIMILARITY_FLOOR = 0.3
 
@@ -131,6 +134,7 @@ class SearchEngine:
         self._matcher: ClassNameMatcher | None = None
         self._sound_text_vectors: np.ndarray | None = None
         self._sound_text_rows = np.zeros(0, dtype=np.int64)
+        self._library: LibraryModel | None | str = None
         self.joint_model = joint_model
         self.joint_index = None
         if joint_model is not None and len(self.table):
@@ -155,6 +159,14 @@ class SearchEngine:
         if self._matcher is None and self.class_names:
             self._matcher = ClassNameMatcher(self.class_names, self.text_encoder, ZeroShotConfig(template=QUERY_TEMPLATE))
         return self._matcher
+
+    @property
+    def library(self) -> LibraryModel | None:
+        """The model learnt from the collection's own words (None when there is too little to learn)."""
+        if self._library is None:
+            from soundseek.search.library import refresh_library_model
+            self._library = refresh_library_model(self.coll, self.table, self.text_encoder) if len(self.table) else "empty"
+        return None if isinstance(self._library, str) else self._library
 
     # -- text -> audio -------------------------------------------------------------------------
     @_blas_single_thread
@@ -184,6 +196,18 @@ class SearchEngine:
         if self.joint_index is not None:
             from soundseek.search.joint import joint_text_scores
             total += _unit(joint_text_scores(self.joint_model, self.joint_index, self.table, query))
+        library = self.library if LIBRARY_WEIGHT else None
+        if library is not None:
+            total = self._add_library_evidence(_unit(total), plain, library)
+        return total
+
+    def _add_library_evidence(self, total: np.ndarray, query: np.ndarray, library: LibraryModel) -> np.ndarray:
+        """What the library's named sounds say about its wordless segments (see search/library.py):
+        the ridge and semantic-kNN scores, each scaled to [0, 1], added to the segments' scores."""
+        ridge, knn = library.scores(query)
+        rows = self.table.positions(library.segment_ids)
+        known = (rows < len(self.table)) & (self.table.ids[np.minimum(rows, len(self.table) - 1)] == library.segment_ids)
+        total[rows[known]] += LIBRARY_WEIGHT * (_unit(ridge) + _unit(knn))[known]
         return total
 
     def query_vectors(self, query: str) -> tuple[np.ndarray, np.ndarray]:

@@ -174,6 +174,23 @@ class Collection:
             self.conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
             self._bump()
 
+    def set_sound_texts(self, texts: dict[str, str]) -> int:
+        """Replace the words of already indexed sounds (path -> words), e.g. after a metadata change,
+        without re-embedding their audio. Returns how many sounds were known."""
+        n = 0
+        with self.conn:
+            for path, text in texts.items():
+                row = self.conn.execute("SELECT id FROM sounds WHERE path = ?", (path,)).fetchone()
+                if row is None:
+                    continue
+                self.conn.execute("UPDATE sounds SET text = ? WHERE id = ?", (text, row[0]))
+                self.conn.execute("DELETE FROM sound_text WHERE rowid = ?", (row[0],))
+                self.conn.execute("INSERT INTO sound_text (rowid, words) VALUES (?, ?)", (row[0], text))
+                n += 1
+            if n:
+                self._bump()
+        return n
+
     def delete_paths(self, paths: list[str]) -> int:
         """Forget these files (segments, vectors, tags, text). Returns how many were known."""
         with self.conn:

@@ -1,0 +1,253 @@
+"""What a library teaches: a text-audio model fitted on the collection's own words.
+
+Most libraries are partly named: the sounds with words (file names, folders, sidecars, `--metadata`)
+are labelled examples of what the unnamed ones (field recordings, bounces, long takes) may hold. This is
+the joint lexico-acoustic idea of Elizalde et al. applied to the user's own vocabulary, with two scorers
+for the segments of sounds that have no words of their own:
+
+* a ridge map from each segment's acoustic features (the encoder's vector, and for YAMNet its
+  L2-normalized log class scores, concatenated and L2-normalized) to the text space of the words
+  (MiniLM), so any query, seen in the library or not, scores a segment by cos(query, predicted words);
+* semantic kNN: the query weights every named example by how close its words are to the query (cosine
+  above `WORD_FLOOR`, scaled to [0, 1]); a wordless segment scores the weighted mean over its
+  `NEIGHBOURS` acoustically nearest examples.
+
+The ridge strength is chosen on the library itself by grouped validation (a quarter of the folders held
+out, so that takes of one recording do not teach each other), and that validation mAP is reported.
+The model is fitted at the end of `soundseek index`, cached as `index/library_model.npz` with the
+collection generation it was fitted on, and refitted when the collection changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from soundseek.encoders import TextEncoder
+from soundseek.encoders.base import l2_normalize
+from soundseek.encoders.text import tokenize
+from soundseek.search.state import SegmentTable, load_class_scores
+from soundseek.store import Collection
+from soundseek.vindex.base import atomic_write_bytes
+
+#: Fewer sounds with words than this: nothing worth learning (said in the index report and `info`).
+MIN_NAMED_SOUNDS = 10
+NEIGHBOURS = 10
+#: Cosine between the query and an example's words below which the example does not count.
+WORD_FLOOR = 0.5
+RIDGE_ALPHAS = (0.1, 1.0, 10.0)
+#: At most this many words are used to validate (the most frequent ones).
+VALIDATION_WORDS = 200
+FILE_NAME = "library_model.npz"
+
+
+@dataclass
+class LibrarySummary:
+    """What was learnt, for `soundseek info` and the index report."""
+
+    examples: int            # named sounds the model learnt from
+    scored: int              # wordless segments it scores
+    vocabulary: int          # distinct words shared by at least two named sounds
+    validation_map: float    # grouped-validation mAP of those words over held-out sounds
+    alpha: float             # the ridge strength the validation chose
+    text_encoder: str
+
+
+@dataclass
+class LibraryModel:
+    """The fitted model, ready to score queries. Arrays are aligned with `segment_ids`."""
+
+    generation: int
+    summary: LibrarySummary
+    segment_ids: np.ndarray      # (m,) int64: the wordless segments it scores
+    predicted: np.ndarray        # (m, T) float16, unit rows: ridge-predicted text vectors
+    neighbours: np.ndarray       # (m, K) int32: rows of `example_text`
+    neighbour_sims: np.ndarray   # (m, K) float16: cosine to those examples
+    example_text: np.ndarray     # (e, T) float32, unit rows: the examples' words, embedded
+
+    def scores(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ridge and semantic-kNN scores of the wordless segments for a unit query vector (T,).
+
+        Returns: two (m,) float32 arrays, each >= 0.
+        """
+        ridge = np.maximum(self.predicted @ query.astype(np.float16), 0).astype(np.float32)
+        return ridge, knn_scores(self.example_text @ query, self.neighbours, self.neighbour_sims)
+
+
+def knn_scores(example_similarity: np.ndarray, neighbours: np.ndarray, neighbour_sims: np.ndarray) -> np.ndarray:
+    """Mean over each segment's neighbours of (acoustic cosine x word weight). Returns (m,) float32."""
+    weights = np.clip((example_similarity - WORD_FLOOR) / (1 - WORD_FLOOR), 0, 1).astype(np.float32)
+    if not weights.any():
+        return np.zeros(len(neighbours), dtype=np.float32)
+    return (neighbour_sims.astype(np.float32) * weights[neighbours]).mean(axis=1)
+
+
+# -- fitting -----------------------------------------------------------------------------------
+def segment_features(coll: Collection, table: SegmentTable, class_names: list[str] | None) -> np.ndarray:
+    """Acoustic features of every segment of `table`: the vector, plus the L2-normalized log class
+    scores when the encoder has them, concatenated and L2-normalized. Returns (n, D) float32."""
+    from soundseek.search.zeroshot import log_scores
+
+    ids, vectors = coll.iter_vectors(coll.audio_encoder)
+    vectors = vectors[np.searchsorted(ids, table.ids)]
+    parts = [vectors]
+    if class_names:
+        raw = load_class_scores(coll, table, len(class_names))
+        if raw is not None:
+            parts.append(l2_normalize(log_scores(raw).T))
+    return l2_normalize(np.hstack(parts))
+
+
+def fit_library_model(coll: Collection, table: SegmentTable, text_encoder: TextEncoder) -> LibraryModel | str:
+    """Fit the model on the collection's named sounds. Returns the model, or why there is none."""
+    texts = coll.sound_texts()
+    words = _object_array([_words(texts.get(int(s), "")) for s in table.sound_ids])
+    named = np.asarray([bool(w) for w in words])
+    n_named = len(np.unique(table.sound_ids[named]))
+    if n_named < MIN_NAMED_SOUNDS:
+        return f"too little to learn from: {n_named} sounds have words (at least {MIN_NAMED_SOUNDS} needed)"
+    if named.all():
+        return "every sound has words of its own: nothing to infer"
+    features = segment_features(coll, table, coll.class_names)
+    phrases = [" ".join(w) for w in words[named]]
+    text = text_encoder.encode_text(phrases)
+    groups = _object_array([os.path.dirname(p) for p in table.paths[named]])
+    alpha, val_map, vocabulary = choose_alpha(features[named], text, words[named], groups, text_encoder)
+    projection, mean = ridge(features[named], text, alpha)
+    wordless = ~named
+    predicted = l2_normalize((features[wordless] - mean) @ projection).astype(np.float16)
+    neighbours, sims = nearest_examples(features[wordless], features[named])
+    summary = LibrarySummary(n_named, int(wordless.sum()), vocabulary, val_map, alpha, text_encoder.name)
+    return LibraryModel(coll.generation, summary, table.ids[wordless], predicted, neighbours, sims,
+                        text.astype(np.float32))
+
+
+def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Least squares W minimizing ||(x - mean) W - y||^2 + alpha ||W||^2. Returns W (D, T), mean (D,)."""
+    mean = x.mean(axis=0)
+    xc = (x - mean).astype(np.float64)
+    w = np.linalg.solve(xc.T @ xc + alpha * np.eye(x.shape[1]), xc.T @ y.astype(np.float64))
+    return w.astype(np.float32), mean.astype(np.float32)
+
+
+def nearest_examples(queries: np.ndarray, examples: np.ndarray, *, k: int = NEIGHBOURS,
+                     chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """The k most similar examples (cosine) of each query row. Returns (m, k) int32 and (m, k) float16."""
+    k = min(k, len(examples))
+    idx = np.zeros((len(queries), k), dtype=np.int32)
+    sims = np.zeros((len(queries), k), dtype=np.float16)
+    for start in range(0, len(queries), chunk):
+        s = queries[start : start + chunk] @ examples.T
+        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        idx[start : start + chunk] = top
+        sims[start : start + chunk] = np.take_along_axis(s, top, axis=1)
+    return idx, sims
+
+
+def choose_alpha(features: np.ndarray, text: np.ndarray, words: np.ndarray, groups: np.ndarray,
+                 encoder: TextEncoder) -> tuple[float, float, int]:
+    """Grouped validation: hold out the folders whose name hashes into the last quarter (by sound when
+    there are fewer than 4 folders), and score each shared word over the held-out examples.
+
+    Returns: the best ridge strength, its validation mAP, the size of the shared vocabulary.
+    """
+    held = _held_out(groups)
+    counts: dict[str, int] = {}
+    for ws in words:
+        for w in set(ws):
+            counts[w] = counts.get(w, 0) + 1
+    vocab = [w for w, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c >= 2]
+    testable = [w for w in vocab[:VALIDATION_WORDS]
+                if any(w in ws for ws in words[held]) and any(w in ws for ws in words[~held])]
+    if not testable or held.all() or not held.any():
+        return RIDGE_ALPHAS[1], float("nan"), len(vocab)
+    queries = encoder.encode_text(testable)
+    relevant = np.asarray([[w in ws for ws in words[held]] for w in testable])
+    neighbours, sims = nearest_examples(features[held], features[~held])
+    best = (RIDGE_ALPHAS[1], -1.0)
+    for alpha in RIDGE_ALPHAS:
+        projection, mean = ridge(features[~held], text[~held], alpha)
+        predicted = l2_normalize((features[held] - mean) @ projection)
+        ap = [_average_precision(_unit(np.maximum(predicted @ q, 0)) +
+                                 _unit(knn_scores(text[~held] @ q, neighbours, sims)), rel)
+              for q, rel in zip(queries, relevant)]
+        if np.mean(ap) > best[1]:
+            best = (alpha, float(np.mean(ap)))
+    return best[0], best[1], len(vocab)
+
+
+def _object_array(items: list) -> np.ndarray:
+    """A 1-d object array of arbitrary items (np.asarray would build a 2-d array of equal-length tuples)."""
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        out[i] = item
+    return out
+
+
+def _held_out(groups: np.ndarray) -> np.ndarray:
+    keys = groups if len(set(groups)) >= 4 else np.arange(len(groups)).astype(str)
+    return np.asarray([hashlib.sha1(str(k).encode()).digest()[0] >= 192 for k in keys])
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """The content words of a sound's text (no digits, no one- or two-letter tokens)."""
+    return tuple(w for w in tokenize(text.replace("|", " ")) if len(w) > 2 and not w.isdigit())
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    top = float(x.max()) if x.size else 0.0
+    return x / top if top > 0 else x
+
+
+def _average_precision(scores: np.ndarray, relevant: np.ndarray) -> float:
+    from soundseek.metrics import average_precision
+    return average_precision(relevant[np.argsort(-scores, kind="stable")])
+
+
+# -- the cache ---------------------------------------------------------------------------------
+def model_path(coll: Collection) -> Path:
+    return coll.root / "index" / FILE_NAME
+
+
+def save_library_model(coll: Collection, model: LibraryModel) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, generation=model.generation, segment_ids=model.segment_ids, predicted=model.predicted,
+             neighbours=model.neighbours, neighbour_sims=model.neighbour_sims, example_text=model.example_text,
+             summary=np.asarray(json.dumps(asdict(model.summary))))
+    atomic_write_bytes(model_path(coll), buf.getvalue())
+    coll.set_meta("library_model", asdict(model.summary))
+
+
+def load_library_model(coll: Collection) -> LibraryModel | None:
+    """The cached model when it was fitted on the collection's current generation, else None."""
+    try:
+        with np.load(model_path(coll), allow_pickle=False) as z:
+            if int(z["generation"]) != coll.generation:
+                return None
+            summary = LibrarySummary(**json.loads(str(z["summary"])))
+            return LibraryModel(int(z["generation"]), summary, z["segment_ids"], z["predicted"], z["neighbours"],
+                                z["neighbour_sims"], z["example_text"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def refresh_library_model(coll: Collection, table: SegmentTable, text_encoder: TextEncoder) -> LibraryModel | str:
+    """The cached model if current, else a freshly fitted (and saved) one, or why there is none."""
+    cached = load_library_model(coll)
+    if cached is not None:
+        return cached
+    model = fit_library_model(coll, table, text_encoder)
+    if isinstance(model, str):
+        coll.set_meta("library_model", {"skipped": model, "generation": coll.generation})
+        return model
+    try:
+        save_library_model(coll, model)
+    except OSError:
+        pass  # a read-only collection still searches with the model, it just refits next time
+    return model
