@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--index", dest="index_kind", choices=INDEX_KINDS,
                    help="vector index backend, recorded for every later search (default: exact below 50,000 "
                         "segments, hnsw above; ivfpq and lsh trade recall for memory, see docs/index.md)")
+    p.add_argument("--no-learn", action="store_true",
+                   help="do not fit the library model (what the named sounds teach about the wordless ones)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_index)
 
@@ -130,6 +132,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         from soundseek.search.joint import attach_model
         attach_model(coll, args.model)
     print_index_report(report, root, quiet=args.quiet)
+    if not args.no_learn:
+        from soundseek.search.library import learn_from_library
+        print(learn_from_library(coll))
     return 0
 
 
@@ -187,7 +192,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     coll = Collection.open(root)
     info = {"collection": str(root), "audio_encoder": coll.audio_encoder, **coll.counts(),
             "spaces": coll.spaces(), "roots": [str(r) for r in coll.roots()],
-            "joint_model": coll.meta("joint_model"),
+            "joint_model": coll.meta("joint_model"), "library_model": coll.meta("library_model"),
             "failures": [{"path": p, "reason": r} for p, r in coll.failures()]}
     if args.json:
         print(json.dumps(info, indent=2))
@@ -197,10 +202,21 @@ def cmd_info(args: argparse.Namespace) -> int:
           f"embedding spaces: {', '.join(info['spaces']) or '-'}\nroots: {', '.join(info['roots']) or '-'}")
     if info["joint_model"]:
         print(f"joint model: {info['joint_model']}")
+    print(f"library model: {_library_line(info['library_model'])}")
     print(f"unreadable files: {len(info['failures'])}")
     for item in info["failures"]:
         print(f"  {item['path']}: {item['reason']}")
     return 0
+
+
+def _library_line(meta: dict | None) -> str:
+    from soundseek.search.library import LibrarySummary, describe_summary
+
+    if not meta:
+        return "not fitted yet (run `soundseek index`)"
+    if "skipped" in meta:
+        return f"skipped ({meta['skipped']})"
+    return describe_summary(LibrarySummary(**meta))
 
 
 def cmd_tags(args: argparse.Namespace) -> int:

@@ -52,7 +52,7 @@ class LibrarySummary:
     """What was learnt, for `soundseek info` and the index report."""
 
     examples: int            # named sounds the model learnt from
-    scored: int              # wordless segments it scores
+    scored: int              # segments of sounds without informative words (the model's main use)
     vocabulary: int          # distinct words shared by at least two named sounds
     validation_map: float    # grouped-validation mAP of those words over held-out sounds
     alpha: float             # the ridge strength the validation chose
@@ -65,7 +65,7 @@ class LibraryModel:
 
     generation: int
     summary: LibrarySummary
-    segment_ids: np.ndarray      # (m,) int64: the wordless segments it scores
+    segment_ids: np.ndarray      # (m,) int64: the segments it scores (all of the collection's)
     predicted: np.ndarray        # (m, T) float16, unit rows: ridge-predicted text vectors
     neighbours: np.ndarray       # (m, K) int32: rows of `example_text`
     neighbour_sims: np.ndarray   # (m, K) float16: cosine to those examples
@@ -106,26 +106,36 @@ def segment_features(coll: Collection, table: SegmentTable, class_names: list[st
 
 def fit_library_model(coll: Collection, table: SegmentTable, text_encoder: TextEncoder) -> LibraryModel | str:
     """Fit the model on the collection's named sounds. Returns the model, or why there is none."""
-    texts = coll.sound_texts()
-    words = _object_array([_words(texts.get(int(s), "")) for s in table.sound_ids])
+    words = _object_array(informative_words(coll.sound_texts(), table.sound_ids))
     named = np.asarray([bool(w) for w in words])
     n_named = len(np.unique(table.sound_ids[named]))
     if n_named < MIN_NAMED_SOUNDS:
-        return f"too little to learn from: {n_named} sounds have words (at least {MIN_NAMED_SOUNDS} needed)"
-    if named.all():
-        return "every sound has words of its own: nothing to infer"
+        return (f"too little to learn from: {n_named} sounds have words that tell them apart "
+                f"(at least {MIN_NAMED_SOUNDS} needed)")
     features = segment_features(coll, table, coll.class_names)
     phrases = [" ".join(w) for w in words[named]]
     text = text_encoder.encode_text(phrases)
     groups = _object_array([os.path.dirname(p) for p in table.paths[named]])
     alpha, val_map, vocabulary = choose_alpha(features[named], text, words[named], groups, text_encoder)
     projection, mean = ridge(features[named], text, alpha)
-    wordless = ~named
-    predicted = l2_normalize((features[wordless] - mean) @ projection).astype(np.float16)
-    neighbours, sims = nearest_examples(features[wordless], features[named])
-    summary = LibrarySummary(n_named, int(wordless.sum()), vocabulary, val_map, alpha, text_encoder.name)
-    return LibraryModel(coll.generation, summary, table.ids[wordless], predicted, neighbours, sims,
-                        text.astype(np.float32))
+    predicted = l2_normalize((features - mean) @ projection).astype(np.float16)
+    neighbours, sims = nearest_examples(features, features[named])
+    summary = LibrarySummary(n_named, int((~named).sum()), vocabulary, val_map, alpha, text_encoder.name)
+    return LibraryModel(coll.generation, summary, table.ids, predicted, neighbours, sims, text.astype(np.float32))
+
+
+def informative_words(texts: dict[int, str], sound_ids: np.ndarray, *, max_share: float = 0.5) -> list[tuple[str, ...]]:
+    """The content words of each segment's sound, without the words that label more than `max_share`
+    of the sounds (a root folder's name, "recording", "take" in a library of takes): those tell the
+    sounds apart no better than nothing. Returns one tuple per entry of `sound_ids`."""
+    per_sound = {sid: _words(text) for sid, text in texts.items()}
+    frequency: dict[str, int] = {}
+    for ws in per_sound.values():
+        for w in set(ws):
+            frequency[w] = frequency.get(w, 0) + 1
+    limit = max_share * max(len(per_sound), 1)
+    kept = {sid: tuple(w for w in ws if frequency[w] <= limit) for sid, ws in per_sound.items()}
+    return [kept.get(int(s), ()) for s in sound_ids]
 
 
 def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -235,6 +245,26 @@ def load_library_model(coll: Collection) -> LibraryModel | None:
                                 z["neighbour_sims"], z["example_text"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def learn_from_library(coll: Collection, *, text_encoder: TextEncoder | None = None) -> str:
+    """Fit (or keep) the library model after indexing. Returns a one-line account for the user."""
+    from soundseek.encoders import build_text_encoder
+    from soundseek.search.state import load_segment_table
+
+    table = load_segment_table(coll)
+    if not len(table):
+        return "library model: nothing indexed yet"
+    result = refresh_library_model(coll, table, text_encoder or build_text_encoder("minilm"))
+    if isinstance(result, str):
+        return f"library model: skipped ({result})"
+    return f"library model: {describe_summary(result.summary)}"
+
+
+def describe_summary(summary: LibrarySummary) -> str:
+    val = "n/a" if summary.validation_map != summary.validation_map else f"{summary.validation_map:.3f}"
+    return (f"learnt from {summary.examples} named sounds (shared vocabulary {summary.vocabulary} words, "
+            f"grouped-validation mAP {val}); scores {summary.scored} segments that have no words")
 
 
 def refresh_library_model(coll: Collection, table: SegmentTable, text_encoder: TextEncoder) -> LibraryModel | str:
