@@ -41,3 +41,15 @@ def test_words_of_a_sound_add_their_similarity_above_the_floor(engine, monkeypat
     # /c.wav's words "park" vs the query (dog + park)/sqrt2: cos 0.7071 -> (0.7071 - 0.3) / 0.7
     assert scores[3] == pytest.approx((1 / math.sqrt(2) - 0.3) / 0.7, abs=1e-3)
     np.testing.assert_allclose(scores[:3], engine.text_scores("dog")[:3], atol=1e-6)
+
+
+def test_relevance_is_the_calibrated_logistic_of_absolute_evidence(engine) -> None:
+    from soundseek.search.relevance import COEFFICIENTS, INTERCEPT, no_good_match
+
+    hits = {h.path: h for h in engine.search_text("dog", top=3)}
+    # "Dog" probability 0.9 (/a.wav) and 0.5 (/b.wav), weight ~1, match cosine 1; no words, no library model
+    for path, p in (("/a.wav", 0.9), ("/b.wav", 0.5)):
+        expected = 1 / (1 + math.exp(-(COEFFICIENTS[2] * p + COEFFICIENTS[3] * 1.0 + INTERCEPT)))
+        assert hits[path].relevance == pytest.approx(expected, abs=2e-3)
+    assert hits["/a.wav"].to_dict()["relevance"] == round(hits["/a.wav"].relevance, 3)
+    assert no_good_match([0.1, 0.2]) and not no_good_match([0.1, 0.9]) and not no_good_match([None])

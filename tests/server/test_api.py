@@ -27,7 +27,8 @@ def test_health_and_info(client):
 def test_text_search_uses_the_cli_hit_schema(client, engine):
     body = client.get("/api/search", params={"q": "siren", "top": 3}).json()
     assert body["kind"] == "text" and body["top"] == 3 and body["offset"] == 0
-    assert [set(h) for h in body["hits"]] == [HIT_KEYS] * 3
+    assert [set(h) for h in body["hits"]] == [HIT_KEYS | {"relevance"}] * 3  # text hits carry relevance
+    assert body["no_good_match"] is False
     assert body["hits"] == [h.to_dict() for h in engine.search_text("siren", top=3)]
     assert _kind(body["hits"][0]) == "police_siren"
 

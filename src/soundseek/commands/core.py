@@ -157,6 +157,7 @@ def build_filters(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def cmd_search(args: argparse.Namespace) -> int:
     from soundseek.commands.output import hits_json, hits_table
     from soundseek.search.engine import open_engine
+    from soundseek.search.relevance import NO_MATCH_THRESHOLD, no_good_match
 
     if bool(args.query) == bool(args.audio):
         raise QueryError("give either a text query or --audio FILE (not both)")
@@ -167,6 +168,10 @@ def cmd_search(args: argparse.Namespace) -> int:
                                    offset=args.offset, filters=filters)
     else:
         hits = engine.search_text(args.query, top=args.top, offset=args.offset, filters=filters)
+    if not args.json and no_good_match([h.relevance for h in hits]):
+        best = max(h.relevance or 0.0 for h in hits)
+        print(f"no good match for {args.query!r} (best relevance {best:.2f}, a match needs {NO_MATCH_THRESHOLD:.2f});"
+              " the closest sounds:")
     print(hits_json(hits) if args.json else hits_table(hits))
     return 0
 

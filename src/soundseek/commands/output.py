@@ -2,7 +2,8 @@
 
 JSON hit schema (stable): a list of objects with `path` (str), `start` and `end` (seconds of the best
 segment), `score` (float, higher is better, comparable only within one query), `tags` (list of AudioSet
-tag names of that segment), `text` (the sound's own words), `sound_id`, `segment_id`, `duration`.
+tag names of that segment), `text` (the sound's own words), `sound_id`, `segment_id`, `duration`, and for
+text queries `relevance` (calibrated probability in [0, 1] that the hit is relevant).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def hits_table(hits: Sequence[Hit]) -> str:
     for rank, hit in enumerate(hits, 1):
         where = f"{_clock(hit.start)}-{_clock(hit.end)}"
         tags = ", ".join(hit.tags[:3])
-        rows.append((f"{rank:>2}", f"{hit.score:6.3f}", where, _shorten(hit.path, 60), tags))
-    header = ("#", " score", "segment", "file", "tags")
+        value = f"{hit.relevance:9.2f}" if hit.relevance is not None else f"{hit.score:9.3f}"
+        rows.append((f"{rank:>2}", value, where, _shorten(hit.path, 60), tags))
+    header = ("#", "relevance" if hits[0].relevance is not None else "    score", "segment", "file", "tags")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header[:4], widths)) + "  " + header[4]]
     for row in rows:

@@ -28,6 +28,7 @@ from soundseek.encoders import (
 )
 from soundseek.encoders.base import l2_normalize
 from soundseek.errors import QueryError
+from soundseek.search.relevance import TextEvidence
 from soundseek.search.state import SearchState, SegmentTable, load_search_state
 from soundseek.search.zeroshot import (
     QUERY_TEMPLATE,
@@ -83,13 +84,18 @@ class Hit:
     sound_id: int = 0
     segment_id: int = 0
     duration: float = 0.0
+    #: Calibrated probability that the hit is relevant (text queries), None where not computed.
+    relevance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "path": self.path, "start": round(self.start, 3), "end": round(self.end, 3),
             "score": round(float(self.score), 6), "tags": self.tags, "text": self.text,
             "sound_id": self.sound_id, "segment_id": self.segment_id, "duration": round(self.duration, 3),
         }
+        if self.relevance is not None:
+            out["relevance"] = round(self.relevance, 3)
+        return out
 
 
 def _blas_single_thread(method: Callable[..., T]) -> Callable[..., T]:
@@ -171,26 +177,40 @@ class SearchEngine:
     # -- text -> audio -------------------------------------------------------------------------
     @_blas_single_thread
     def search_text(self, query: str, *, top: int = 10, offset: int = 0, filters: Filters | None = None) -> list[Hit]:
-        """Rank files for a text query (see the module docstring for the scoring)."""
+        """Rank files for a text query (see the module docstring for the scoring); each hit carries its
+        calibrated relevance (see search/relevance.py)."""
         query = _check_text(query)
-        scores = self.text_scores(query)
+        evidence = self.text_evidence(query)
+        scores = evidence.total
         scores[scores <= 0] = -np.inf  # no evidence at all is no hit
-        return self._rank(scores, top=top, offset=offset, filters=filters)
+        hits = self._rank(scores, top=top, offset=offset, filters=filters)
+        if hits:
+            from soundseek.search.relevance import relevance
+            positions = self.table.positions(np.asarray([h.segment_id for h in hits], dtype=np.int64))
+            for hit, value in zip(hits, relevance(evidence.features(positions, self.table.sound_rows, self.class_scores))):
+                hit.relevance = float(value)
+        return hits
 
-    @_blas_single_thread
     def text_scores(self, query: str) -> np.ndarray:
         """Fused score of every segment for `query`. Returns: (n_segments,) float32."""
+        return self.text_evidence(query).total
+
+    @_blas_single_thread
+    def text_evidence(self, query: str) -> TextEvidence:
+        """Every source of evidence for `query`, and their fused score per segment (`total`)."""
         n = len(self.table)
+        ev = TextEvidence(np.zeros(n, dtype=np.float32))
         if n == 0:
-            return np.zeros(0, dtype=np.float32)
+            return ev
         templated, plain = self.query_vectors(query)
         # Evidence about whole sounds (their words) is summed per sound, then spread to segments once.
-        per_sound = KEYWORD_WEIGHT * self._keyword_scores(query)
-        per_sound += TEXT_SIMILARITY_WEIGHT * self._text_similarity(plain)
-        total = self.table.per_sound_to_segments(per_sound)
+        ev.keywords = self._keyword_scores(query)
+        ev.words = self._text_similarity(plain)
+        total = self.table.per_sound_to_segments(KEYWORD_WEIGHT * ev.keywords + TEXT_SIMILARITY_WEIGHT * ev.words)
         if self.class_scores is not None and self.matcher is not None:
-            classes, weights = self.matcher.weights(templated)
-            zs = _unit(score_segments(self.class_scores, classes, weights))
+            ev.class_similarity = self.matcher.similarities(templated)
+            ev.classes, ev.class_weights = self.matcher.weights_of(ev.class_similarity)
+            zs = _unit(score_segments(self.class_scores, ev.classes, ev.class_weights))
             total += zs
             self._add_feedback(total, zs)
         if self.joint_index is not None:
@@ -198,17 +218,20 @@ class SearchEngine:
             total += _unit(joint_text_scores(self.joint_model, self.joint_index, self.table, query))
         library = self.library if LIBRARY_WEIGHT else None
         if library is not None:
-            total = self._add_library_evidence(_unit(total), plain, library)
-        return total
+            ev.library_rows, ev.ridge, ev.knn = self._library_scores(plain, library)
+            total = _unit(total)
+            total[ev.library_rows] += LIBRARY_WEIGHT * (_unit(ev.ridge) + _unit(ev.knn))
+        ev.total = total
+        return ev
 
-    def _add_library_evidence(self, total: np.ndarray, query: np.ndarray, library: LibraryModel) -> np.ndarray:
-        """What the library's named sounds say about its wordless segments (see search/library.py):
-        the ridge and semantic-kNN scores, each scaled to [0, 1], added to the segments' scores."""
+    def _library_scores(self, query: np.ndarray, library: LibraryModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What the library's named sounds say about its segments (see search/library.py).
+
+        Returns: the table rows it scores, and its raw ridge and semantic-kNN scores for them."""
         ridge, knn = library.scores(query)
         rows = self.table.positions(library.segment_ids)
         known = (rows < len(self.table)) & (self.table.ids[np.minimum(rows, len(self.table) - 1)] == library.segment_ids)
-        total[rows[known]] += LIBRARY_WEIGHT * (_unit(ridge) + _unit(knn))[known]
-        return total
+        return rows[known], ridge[known], knn[known]
 
     def query_vectors(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """The query embedded as "the sound of <query>" (to match class names) and as it is (to match

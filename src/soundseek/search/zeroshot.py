@@ -56,7 +56,10 @@ class ClassNameMatcher:
 
     def weights(self, query: str | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Top classes for `query`. Returns: class indices (m,) int64, weights (m,) float32 summing to 1."""
-        sims = self.similarities(query)
+        return self.weights_of(self.similarities(query))
+
+    def weights_of(self, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Top classes for the similarities `sims` (C,) of a query to each class (see `weights`)."""
         top = np.argsort(-sims)[: self.config.n_classes]
         w = np.exp((sims[top] - sims[top[0]]) / self.config.temperature)
         return top.astype(np.int64), (w / w.sum()).astype(np.float32)

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from soundseek.encoders.base import l2_normalize
 from soundseek.search.engine import Filters, Hit
+from soundseek.search.relevance import no_good_match
 from soundseek.server.schemas import (
     DescribeResponse,
     FiltersModel,
@@ -66,6 +67,7 @@ def page_json(kind: str, query: str | None, hits: list[Hit], *, top: int, offset
     return json.dumps({
         "kind": kind, "query": query, "top": top, "offset": offset,
         "next_offset": offset + top if len(hits) == top else None,
+        "no_good_match": no_good_match([h.relevance for h in hits]),
         "hits": [h.to_dict() for h in hits],
     }, separators=(",", ":"), ensure_ascii=False).encode()
 

@@ -51,6 +51,8 @@ class HitModel(BaseModel):
     sound_id: int
     segment_id: int
     duration: float = Field(description="the whole sound's duration (s)")
+    relevance: float | None = Field(None, description="text queries: calibrated probability in [0, 1] that the "
+                                                      "hit is relevant (see search/relevance.py)")
 
 
 class SearchResponse(BaseModel):
@@ -61,6 +63,8 @@ class SearchResponse(BaseModel):
     top: int
     offset: int
     next_offset: int | None
+    no_good_match: bool = Field(False, description="text queries: no hit of this page reaches the relevance "
+                                                   "threshold (the closest sounds are still listed)")
     hits: list[HitModel]
 
 

@@ -184,7 +184,13 @@ function renderHit(hit) {
   link.title = hit.path;
   li.querySelector(".info").textContent =
     `${clock(hit.duration)} long · best match ${clock(hit.start)}–${clock(hit.end)}`;
-  li.querySelector(".score").textContent = hit.score.toFixed(3);
+  const score = li.querySelector(".score");
+  if (hit.relevance != null) {
+    score.textContent = `${Math.round(hit.relevance * 100)}%`;
+    score.title = "calibrated relevance: how likely this hit is what you asked for";
+  } else {
+    score.textContent = hit.score.toFixed(3);
+  }
   const tags = li.querySelector(".tags");
   for (const tag of hit.tags.slice(0, 6)) {
     const t = document.createElement("li");
@@ -226,7 +232,11 @@ async function runSearch(query, append = false) {
   try {
     const response = await query.run(offset);
     const total = showHits(response, append);
-    setStatus(total ? `${total} result${total === 1 ? "" : "s"} for ${query.label}` : `No results for ${query.label}.`);
+    if (response.no_good_match && !append) {
+      setStatus(`No good match for ${query.label}: the closest sounds are below, none is likely what you asked for.`);
+    } else {
+      setStatus(total ? `${total} result${total === 1 ? "" : "s"} for ${query.label}` : `No results for ${query.label}.`);
+    }
   } catch (err) {
     if (!append) $("#results").replaceChildren();
     $("#more").hidden = true;

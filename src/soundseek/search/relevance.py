@@ -1,0 +1,83 @@
+"""Calibrated relevance: how likely a text hit is to be what the user asked for, in [0, 1].
+
+The engine's fused score ranks well within one query but says nothing across queries (every query's
+best hit scores about the same, "xyzzy qwerty" included). Relevance is a logistic model over absolute
+evidence of the hit, not rescaled per query:
+
+    words      similarity of the query to the sound's own words (MiniLM cosine above 0.3, scaled)
+    keywords   1 when a query word is among the sound's words (BM25 hit), else 0
+    zero_shot  YAMNet's probability of the query's AudioSet classes for the segment (weighted)
+    match      how well the query matches its best AudioSet class name (cosine)
+    ridge      the library model's cosine of the query with the segment's predicted words
+    knn        the library model's semantic-kNN score of the segment
+
+The coefficients were fitted with `benchmarks/calibrate_relevance.py` on the sfx-dev and ESC-50
+benchmarks pooled (names hidden and half named, plus nonsense queries as negatives); the threshold for
+"no good match" is set just above the best hit of every nonsense query there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FEATURES = ("words", "keywords", "zero_shot", "match", "ridge", "knn")
+#: Logistic coefficients per feature (same order as FEATURES) and intercept.
+#: (benchmarks/results/calibrate_relevance.json; coefficients are kept >= 0: more evidence never lowers
+#: relevance. `words` got 0: on these data an exact word (`keywords`) says all the words say.)
+COEFFICIENTS = np.asarray([0.0, 4.438, 4.955, 2.93, 0.583, 5.067], dtype=np.float64)
+INTERCEPT = -5.485
+#: Below this relevance, the best hit is reported as "no good match": the smallest multiple of 0.05 above
+#: the best hit of every nonsense query there ("xyzzy qwerty", "tax return", ...). On the benchmarks,
+#: 17% of real queries fell below it (their best hit was relevant in 18% of those), and the best hit
+#: was relevant in 88% of the queries above it.
+NO_MATCH_THRESHOLD = 0.45
+
+
+@dataclass
+class TextEvidence:
+    """The evidence of one text query. `total` is the fused ranking score per segment; the other arrays
+    are the raw sources (per distinct sound, per class, or per library-scored segment row)."""
+
+    total: np.ndarray
+    keywords: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))   # per sound, [0, 1]
+    words: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))      # per sound, [0, 1]
+    class_similarity: np.ndarray | None = None                                       # (C,) query -> class
+    classes: np.ndarray | None = None
+    class_weights: np.ndarray | None = None
+    library_rows: np.ndarray | None = None
+    ridge: np.ndarray | None = None
+    knn: np.ndarray | None = None
+
+    def features(self, positions: np.ndarray, sound_rows: np.ndarray, class_scores: np.ndarray | None) -> np.ndarray:
+        """The FEATURES of the segments at these table rows, given each segment's sound row and the
+        engine's class-major log class scores. Returns (k, len(FEATURES)) float64."""
+        out = np.zeros((len(positions), len(FEATURES)))
+        rows = sound_rows[positions]
+        if len(self.words):
+            out[:, 0] = self.words[rows]
+            out[:, 1] = self.keywords[rows] > 0
+        if self.classes is not None and class_scores is not None:
+            from soundseek.search.zeroshot import SCORE_EPS
+            probs = np.expm1(class_scores[np.ix_(self.classes, positions)].astype(np.float64)) * SCORE_EPS
+            out[:, 2] = self.class_weights @ probs
+            out[:, 3] = float(self.class_similarity.max())
+        if self.library_rows is not None:
+            lookup = {int(r): i for i, r in enumerate(self.library_rows)}
+            for j, pos in enumerate(positions):
+                i = lookup.get(int(pos))
+                if i is not None:
+                    out[j, 4], out[j, 5] = self.ridge[i], self.knn[i]
+        return out
+
+
+def no_good_match(relevances: list[float | None]) -> bool:
+    """True when hits carry a relevance and none of them reaches NO_MATCH_THRESHOLD."""
+    known = [r for r in relevances if r is not None]
+    return bool(known) and max(known) < NO_MATCH_THRESHOLD
+
+
+def relevance(features: np.ndarray) -> np.ndarray:
+    """Calibrated probability of relevance of each row of `features`. Returns (k,) in [0, 1]."""
+    return 1.0 / (1.0 + np.exp(-(features @ COEFFICIENTS + INTERCEPT)))
