@@ -136,7 +136,7 @@ def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report:
     ]
     record = SoundRecord(0, path, item.size, item.mtime_ns, duration, info.sample_rate, info.channels,
                          info.format, sound_text(item.path, item.root, metadata))
-    coll.put_sound(record, segments, space=encoder.name)
+    coll.put_sound(record, segments, space=encoder.name, frames=emb.frames)
     report.audio_seconds += duration
     if was_known:
         report.updated += 1

@@ -9,7 +9,7 @@ from soundseek.search.engine import Filters
 
 from .conftest import wav_bytes
 
-HIT_KEYS = {"path", "start", "end", "score", "tags", "text", "sound_id", "segment_id", "duration"}
+HIT_KEYS = {"path", "start", "end", "score", "tags", "text", "sound_id", "segment_id", "duration", "moments"}
 
 
 def _kind(hit: dict) -> str:

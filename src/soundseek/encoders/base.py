@@ -11,6 +11,40 @@ from soundseek.audio.segments import Span
 
 
 @dataclass(frozen=True)
+class FrameEvidence:
+    """A compact record of a classifier's frames over a whole recording, to find events inside segments.
+
+    Attributes:
+        times: (n_frames, 2) float32 start and end of each frame, seconds.
+        classes: (n_frames, k) uint16, each frame's k best classes.
+        scores: (n_frames, k) uint8, their probabilities x 255.
+        loudness: (n_frames,) uint8, the frame's RMS level in dBFS + 100 (0 = -100 dBFS or below).
+    """
+
+    times: np.ndarray
+    classes: np.ndarray
+    scores: np.ndarray
+    loudness: np.ndarray
+
+    def class_track(self, classes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Per frame, the weighted probability of `classes` (0 where a class is not among the frame's
+        best). Returns (n_frames,) float32."""
+        track = np.zeros(len(self.times), dtype=np.float32)
+        for c, w in zip(classes, weights):
+            hit = self.classes == c
+            track += np.float32(w) * (self.scores * hit).sum(axis=1).astype(np.float32) / 255.0
+        return track
+
+    def profiles(self, rows: np.ndarray, n_classes: int) -> np.ndarray:
+        """The L2-normalized class profiles (best classes only, others 0) of the frames `rows`.
+        Returns (len(rows), n_classes) float32."""
+        out = np.zeros((len(rows), n_classes), dtype=np.float32)
+        np.put_along_axis(out, self.classes[rows].astype(np.int64), self.scores[rows].astype(np.float32) / 255.0, axis=1)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-9)
+
+
+@dataclass(frozen=True)
 class SegmentEmbeddings:
     """An encoder's output for the segments of one recording.
 
@@ -18,10 +52,12 @@ class SegmentEmbeddings:
         vectors: (n_segments, dim) float32, L2-normalized rows.
         class_scores: (n_segments, n_classes) float32 class probabilities, or None when the encoder
             is no classifier (only YAMNet has them).
+        frames: the classifier's frame-level evidence over the whole recording, or None.
     """
 
     vectors: np.ndarray
     class_scores: np.ndarray | None = None
+    frames: FrameEvidence | None = None
 
 
 @runtime_checkable

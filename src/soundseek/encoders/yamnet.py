@@ -1,9 +1,13 @@
 """YAMNet (AudioSet, 521 classes) run from its TFLite file with ai-edge-litert on the CPU.
 
 YAMNet frames a 16 kHz waveform into 0.96 s windows every 0.48 s and returns, per frame, 521 class
-probabilities and a 1024-d embedding. A segment's vector is the mean of the embeddings of the frames
-whose centre lies in it (then L2-normalized); its class scores are, per class, the mean of the three
-highest frame scores among those frames.
+probabilities and a 1024-d embedding. A segment pools the frames whose centre lies in it and that hold
+sound: frames more than `GATE_DB` below the segment's loudest frame, or below `SILENCE_DBFS`, are left
+out (unless every frame is), so silence padding neither dilutes a short event nor tags a clip
+"Silence". The vector is the mean of those frames' embeddings (L2-normalized); the class scores are,
+per class, the mean of the three highest scores among them. The recording's frames are also kept in a
+compact form (`FrameEvidence`: the `FRAME_TOP_CLASSES` best classes of each frame, 8-bit, and its
+loudness), so that search can find an event's own start and end inside a segment.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from soundseek.audio.segments import Span, frames_in_span
-from soundseek.encoders.base import SegmentEmbeddings, l2_normalize
+from soundseek.encoders.base import FrameEvidence, SegmentEmbeddings, l2_normalize
 from soundseek.encoders.models import require
 from soundseek.errors import ModelError
 
@@ -27,6 +31,12 @@ HOP_SECONDS = 0.48
 SCORE_POOL_TOP = 3
 #: The longest chunk given to the interpreter at once (bounded memory for hour-long files).
 CHUNK_FRAMES = 1024
+#: Frames quieter than the segment's loudest frame by more than this (dB) do not hold its sound.
+GATE_DB = 30.0
+#: Frames below this level (dBFS RMS) are silence whatever the segment's loudest frame is.
+SILENCE_DBFS = -70.0
+#: Classes kept per frame in the frame-level evidence (8 bits each: ~0.6 KB per minute of audio).
+FRAME_TOP_CLASSES = 8
 
 
 @dataclass
@@ -94,10 +104,11 @@ class YamnetEncoder:
 
     def encode_segments(self, waveform: np.ndarray, spans: Sequence[Span]) -> SegmentEmbeddings:
         emb, scores, times = self.frames(waveform)
-        idx = [frames_in_span(times, span) for span in spans]
+        level = frame_loudness(waveform, times, self.sample_rate)
+        idx = [sounding(frames_in_span(times, span), level) for span in spans]
         vectors = np.stack([emb[i].mean(axis=0) for i in idx])
         class_scores = np.stack([_top_mean(scores[i], SCORE_POOL_TOP) for i in idx]).astype(np.float32)
-        return SegmentEmbeddings(l2_normalize(vectors), class_scores)
+        return SegmentEmbeddings(l2_normalize(vectors), class_scores, frame_evidence(times, scores, level))
 
     def _run(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(chunk) != self._size:
@@ -110,6 +121,39 @@ class YamnetEncoder:
             self._interpreter.get_tensor(self._embeddings).copy(),
             self._interpreter.get_tensor(self._scores).copy(),
         )
+
+
+def frame_loudness(waveform: np.ndarray, times: np.ndarray, sample_rate: int) -> np.ndarray:
+    """RMS level in dBFS (at least -100) of the central hop of each frame (the HOP_SECONDS around its
+    centre: consecutive frames tile the recording, and the level is located where the frame's evidence
+    is). Returns (n_frames,) float32."""
+    out = np.empty(len(times), dtype=np.float32)
+    for i, centre in enumerate(times.mean(axis=1)):
+        lo = max(0, int((centre - HOP_SECONDS / 2) * sample_rate))
+        chunk = waveform[lo : int((centre + HOP_SECONDS / 2) * sample_rate)]
+        rms = float(np.sqrt(np.mean(np.square(chunk, dtype=np.float64)))) if chunk.size else 0.0
+        out[i] = 20 * np.log10(max(rms, 1e-5))
+    return out
+
+
+def sounding(frames: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """The frames (indices) that hold sound: within GATE_DB of the loudest and above SILENCE_DBFS; all
+    of them when none is."""
+    if frames.size == 0:
+        return frames
+    loud = level[frames]
+    keep = frames[(loud >= loud.max() - GATE_DB) & (loud > SILENCE_DBFS)]
+    return keep if keep.size else frames
+
+
+def frame_evidence(times: np.ndarray, scores: np.ndarray, level: np.ndarray) -> FrameEvidence:
+    """The compact per-frame record of a recording (see FrameEvidence)."""
+    k = min(FRAME_TOP_CLASSES, scores.shape[1])
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    values = np.take_along_axis(scores, top, axis=1)
+    return FrameEvidence(times.astype(np.float32), top.astype(np.uint16),
+                         np.clip(np.round(values * 255), 0, 255).astype(np.uint8),
+                         np.clip(np.round(level + 100), 0, 255).astype(np.uint8))
 
 
 def _top_mean(scores: np.ndarray, k: int) -> np.ndarray:

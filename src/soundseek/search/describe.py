@@ -53,7 +53,7 @@ def describe(engine: SearchEngine, path: str | Path, *, top: int = 10) -> list[S
 
 def collection_words(engine: SearchEngine, vector: np.ndarray, *, exclude: str, top: int) -> list[Suggestion]:
     """Words voted for by the sound's nearest neighbours in the collection."""
-    hits = engine.search_vector(vector, top=NEIGHBOURS, exclude_path=exclude)
+    hits = engine.search_vector(vector, top=NEIGHBOURS, exclude=(exclude, 0.0, float("inf")))
     votes: dict[str, float] = defaultdict(float)
     total = 0.0
     for rank, hit in enumerate(hits, 1):

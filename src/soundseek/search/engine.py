@@ -41,6 +41,7 @@ from soundseek.store import Collection
 if TYPE_CHECKING:
     from soundseek.joint.saved import JointModel
     from soundseek.search.library import LibraryModel
+    from soundseek.search.moments import Moment
 
 T = TypeVar("T")
 MAX_QUERY_CHARS = 500
@@ -86,6 +87,8 @@ class Hit:
     duration: float = 0.0
     #: Calibrated probability that the hit is relevant (text queries), None where not computed.
     relevance: float | None = None
+    #: The file's matching moments, best first (the first is the hit's own start and end).
+    moments: list[Moment] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -95,6 +98,7 @@ class Hit:
         }
         if self.relevance is not None:
             out["relevance"] = round(self.relevance, 3)
+        out["moments"] = [m.to_dict() for m in self.moments]
         return out
 
 
@@ -184,6 +188,8 @@ class SearchEngine:
         scores = evidence.total
         scores[scores <= 0] = -np.inf  # no evidence at all is no hit
         hits = self._rank(scores, top=top, offset=offset, filters=filters)
+        if evidence.classes is not None:
+            self._narrow_to_events(hits, evidence.classes, evidence.class_weights)
         if hits:
             from soundseek.search.relevance import relevance
             positions = self.table.positions(np.asarray([h.segment_id for h in hits], dtype=np.int64))
@@ -286,39 +292,56 @@ class SearchEngine:
     # -- audio -> audio ------------------------------------------------------------------------
     def embed_query_audio(self, path: str | Path, *, start: float | None = None, end: float | None = None) -> np.ndarray:
         """One vector for a query file (or its [start, end] part) in the collection's space. Returns (dim,)."""
+        return self._embed_query(path, start, end)[0]
+
+    def _embed_query(self, path: str | Path, start: float | None, end: float | None) -> tuple[np.ndarray, Span]:
         from soundseek.audio import load_audio
 
         wave = load_audio(path, sr=self.audio_encoder.sample_rate)
-        duration = len(wave) / self.audio_encoder.sample_rate
-        span = _query_span(duration, start, end)
-        emb = self.audio_encoder.encode_segments(wave, [span])
-        return emb.vectors[0]
+        span = _query_span(len(wave) / self.audio_encoder.sample_rate, start, end)
+        return self.audio_encoder.encode_segments(wave, [span]).vectors[0], span
 
     def search_audio(self, path: str | Path, *, start: float | None = None, end: float | None = None,
                      top: int = 10, offset: int = 0, filters: Filters | None = None) -> list[Hit]:
-        """Nearest files to an example sound (cosine); the query file itself is left out."""
-        vector = self.embed_query_audio(path, start=start, end=end)
-        return self.search_vector(vector, top=top, offset=offset, filters=filters, exclude_path=os.path.abspath(path))
+        """Nearest files to an example sound (cosine). When the query is (part of) an indexed file, only
+        the part it covers is left out: other moments of the same recording are valid hits."""
+        vector, span = self._embed_query(path, start, end)
+        return self.search_vector(vector, top=top, offset=offset, filters=filters,
+                                  exclude=(os.path.abspath(path), span.start, span.end))
 
     @_blas_single_thread
     def search_vector(self, vector: np.ndarray, *, top: int = 10, offset: int = 0, filters: Filters | None = None,
-                      exclude_path: str | None = None) -> list[Hit]:
+                      exclude: tuple[str, float, float] | None = None) -> list[Hit]:
+        """Nearest files to a vector of the collection's space. `exclude` = (path, start, end): the
+        segments of that file overlapping that time range are left out."""
         if self.index is None:
             return []
         n = len(self.table)
         k = n if (filters and filters.active()) else min(n, max(50, (top + offset) * 20))
-        sims, ids = self.index.search(np.asarray(vector, dtype=np.float32)[None, :], k)
+        while True:
+            scores = self._vector_scores(np.asarray(vector, dtype=np.float32), k)
+            if exclude is not None:
+                path, start, end = exclude
+                scores[(self.table.paths == path) & (self.table.starts < end) & (self.table.ends > start)] = -np.inf
+            # deep enough for `top + offset` distinct sounds (the nearest segments may share one recording)
+            found = len(np.unique(self.table.sound_rows[np.isfinite(scores)]))
+            if found >= top + offset or k >= n:
+                break
+            k = min(n, k * 4)
+        return self._rank(scores, top=top, offset=offset, filters=filters)
+
+    def _vector_scores(self, vector: np.ndarray, k: int) -> np.ndarray:
+        """Cosine of the k nearest segments (-inf elsewhere), fused with the joint space when attached."""
+        sims, ids = self.index.search(vector[None, :], k)
         ok = ids[0] >= 0
-        scores = np.full(n, -np.inf, dtype=np.float32)
+        scores = np.full(len(self.table), -np.inf, dtype=np.float32)
         scores[self.table.positions(ids[0][ok])] = sims[0][ok]
         if self.joint_index is not None:
             from soundseek.search.joint import joint_audio_scores
-            joint = joint_audio_scores(self.joint_model, self.joint_index, self.table, np.asarray(vector, np.float32))
+            joint = joint_audio_scores(self.joint_model, self.joint_index, self.table, vector)
             scores = np.where(np.isfinite(scores), np.maximum(scores, 0), 0) + joint
             scores[scores <= 0] = -np.inf
-        if exclude_path is not None:
-            scores[self.table.paths == exclude_path] = -np.inf
-        return self._rank(scores, top=top, offset=offset, filters=filters)
+        return scores
 
     def more_like_this(self, segment_id: int, *, top: int = 10, offset: int = 0, filters: Filters | None = None) -> list[Hit]:
         """Nearest files to an indexed segment, leaving out its own file."""
@@ -326,7 +349,8 @@ class SearchEngine:
         if pos >= len(self.table) or self.table.ids[pos] != segment_id:
             raise QueryError(f"unknown segment id {segment_id}")
         vector = self._vectors(np.asarray([segment_id]))[0]
-        return self.search_vector(vector, top=top, offset=offset, filters=filters, exclude_path=self.table.paths[pos])
+        exclude = (self.table.paths[pos], float(self.table.starts[pos]), float(self.table.ends[pos]))
+        return self.search_vector(vector, top=top, offset=offset, filters=filters, exclude=exclude)
 
     # -- ranking -------------------------------------------------------------------------------
     def _rank(self, scores: np.ndarray, *, top: int, offset: int, filters: Filters | None) -> list[Hit]:
@@ -342,7 +366,39 @@ class SearchEngine:
             if len(chosen) >= want or pool >= len(scores) or not np.isfinite(scores[order[-1]]):
                 break
             pool = min(len(scores), pool * 4)
-        return self._hits(chosen[offset:], scores)
+        return self._with_moments(self._hits(chosen[offset:], scores), scores)
+
+    def _with_moments(self, hits: list[Hit], scores: np.ndarray) -> list[Hit]:
+        """Give each hit the matching moments of its file (see search/moments.py)."""
+        from soundseek.search.moments import Moment, pick_moments
+
+        for hit in hits:
+            pos = self.table.positions(np.asarray([hit.segment_id]))[0]
+            rows = self.table.rows_of_sound(int(self.table.sound_rows[pos]))
+            chosen = pick_moments(rows, self.table.starts[rows], self.table.ends[rows], scores[rows])
+            hit.moments = [Moment(float(self.table.starts[rows[i]]), float(self.table.ends[rows[i]]),
+                                  float(scores[rows[i]])) for i in chosen]
+        return hits
+
+    def _narrow_to_events(self, hits: list[Hit], classes: np.ndarray, weights: np.ndarray) -> None:
+        """Narrow each moment to the event of the query's classes around it, where the collection kept
+        frame-level evidence (see search/moments.py); the hit's own start and end become its best
+        moment's."""
+        from soundseek.search.moments import event_span, merge_overlapping
+
+        for hit in hits:
+            frames = self.coll.frame_evidence(hit.sound_id)
+            if frames is None or not hit.moments:
+                continue
+            narrowed = []
+            for rank, moment in enumerate(hit.moments):
+                span = event_span(frames, moment.start, moment.end, classes, weights)
+                if span is not None:
+                    moment.start, moment.end = span
+                if span is not None or rank == 0:
+                    narrowed.append(moment)
+            hit.moments = merge_overlapping(narrowed)
+            hit.start, hit.end = hit.moments[0].start, hit.moments[0].end
 
     def _hits(self, positions: list[int], scores: np.ndarray) -> list[Hit]:
         seg_ids = [int(self.table.ids[p]) for p in positions]

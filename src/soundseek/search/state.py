@@ -39,6 +39,13 @@ class SegmentTable:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def rows_of_sound(self, sound_row: int) -> np.ndarray:
+        """Table rows of the segments of one distinct sound (its row in `sounds`), in id order."""
+        if not hasattr(self, "_by_sound"):
+            self._by_sound = np.argsort(self.sound_rows, kind="stable")
+            self._sound_bounds = np.searchsorted(self.sound_rows[self._by_sound], np.arange(len(self.sounds) + 1))
+        return self._by_sound[self._sound_bounds[sound_row] : self._sound_bounds[sound_row + 1]]
+
     def per_sound_to_segments(self, values: np.ndarray) -> np.ndarray:
         """Broadcast one value per distinct sound (aligned with `sounds`) to every segment."""
         return values[self.sound_rows]

@@ -151,7 +151,7 @@ def _similar_to_sound(state: ServerState, sound_id: int, *, top: int, offset: in
         return []
     vectors = engine.coll.vectors_for(engine.space, seg_ids)
     centroid = l2_normalize(np.asarray(vectors, dtype=np.float32).mean(axis=0))
-    return engine.search_vector(centroid, top=top, offset=offset, filters=filters, exclude_path=sound.path)
+    return engine.search_vector(centroid, top=top, offset=offset, filters=filters, exclude=(sound.path, 0.0, float("inf")))
 
 
 @router.post("/describe", response_model=DescribeResponse, summary="Suggest tags and words for a sound")

@@ -39,6 +39,14 @@ class SearchRequest(BaseModel):
     filters: FiltersModel = Field(default_factory=FiltersModel)
 
 
+class MomentModel(BaseModel):
+    """A matching time range of the file (seconds)."""
+
+    start: float
+    end: float
+    score: float
+
+
 class HitModel(BaseModel):
     """One result: a file with its best-matching segment (`start`..`end`, seconds)."""
 
@@ -53,6 +61,8 @@ class HitModel(BaseModel):
     duration: float = Field(description="the whole sound's duration (s)")
     relevance: float | None = Field(None, description="text queries: calibrated probability in [0, 1] that the "
                                                       "hit is relevant (see search/relevance.py)")
+    moments: list[MomentModel] = Field(default_factory=list, description="the file's matching moments, best first; "
+                                       "the first is the hit's own start and end")
 
 
 class SearchResponse(BaseModel):

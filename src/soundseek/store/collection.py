@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_data_dir
 
+from soundseek.encoders.base import FrameEvidence
 from soundseek.errors import CollectionError
 from soundseek.store.records import NewSegment, SegmentRecord, SoundRecord
 from soundseek.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, connect
@@ -133,8 +134,10 @@ class Collection:
     def roots(self) -> list[Path]:
         return [Path(r[0]) for r in self.conn.execute("SELECT path FROM roots ORDER BY path")]
 
-    def put_sound(self, sound: SoundRecord, segments: list[NewSegment], *, space: str) -> int:
-        """Replace everything known about `sound.path` in one transaction. Returns the sound id."""
+    def put_sound(self, sound: SoundRecord, segments: list[NewSegment], *, space: str,
+                  frames: FrameEvidence | None = None) -> int:
+        """Replace everything known about `sound.path` (and its frame-level evidence, when the encoder
+        has some) in one transaction. Returns the sound id."""
         with self.conn:
             self._delete_paths([sound.path])
             cur = self.conn.execute(
@@ -147,6 +150,11 @@ class Collection:
             for seg in segments:
                 self._insert_segment(sound_id, seg, space)
             self.conn.execute("INSERT INTO sound_text (rowid, words) VALUES (?, ?)", (sound_id, sound.text))
+            if frames is not None:
+                self.conn.execute("INSERT INTO frames VALUES (?, ?, ?, ?, ?, ?)", (
+                    sound_id, frames.classes.shape[1], frames.times.astype(np.float32).tobytes(),
+                    frames.classes.astype(np.uint16).tobytes(), frames.scores.astype(np.uint8).tobytes(),
+                    frames.loudness.astype(np.uint8).tobytes()))
             self.conn.execute("DELETE FROM failures WHERE path = ?", (sound.path,))
             self._bump()
         return sound_id
@@ -318,6 +326,17 @@ class Collection:
         ).fetchall()
         by_id = {r[0]: SegmentRecord(r[0], SoundRecord(*r[3:]), r[1], r[2]) for r in rows}
         return [by_id[i] for i in segment_ids if i in by_id]
+
+    def frame_evidence(self, sound_id: int) -> FrameEvidence | None:
+        """The frame-level evidence of a sound, None when its encoder kept none."""
+        row = self.conn.execute("SELECT k, times, classes, scores, loudness FROM frames WHERE sound_id = ?",
+                                (sound_id,)).fetchone()
+        if row is None:
+            return None
+        k = int(row[0])
+        times = np.frombuffer(row[1], dtype=np.float32).reshape(-1, 2)
+        return FrameEvidence(times, np.frombuffer(row[2], dtype=np.uint16).reshape(-1, k),
+                             np.frombuffer(row[3], dtype=np.uint8).reshape(-1, k), np.frombuffer(row[4], dtype=np.uint8))
 
     def sound_by_path(self, path: str) -> SoundRecord | None:
         row = self.conn.execute(f"SELECT {_SOUND_COLS} FROM sounds s WHERE s.path = ?", (path,)).fetchone()

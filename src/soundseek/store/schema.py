@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS tags (
 CREATE INDEX IF NOT EXISTS tags_segment ON tags(segment_id);
 CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
 CREATE VIRTUAL TABLE IF NOT EXISTS sound_text USING fts5(words, tokenize='porter unicode61');
+CREATE TABLE IF NOT EXISTS frames (
+    sound_id INTEGER PRIMARY KEY REFERENCES sounds(id) ON DELETE CASCADE, k INTEGER NOT NULL,
+    times BLOB NOT NULL, classes BLOB NOT NULL, scores BLOB NOT NULL, loudness BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, at REAL NOT NULL);
 """
