@@ -1,11 +1,15 @@
 """Index folders into a collection: scan, diff against what is stored, decode, embed, commit per file.
 
 Each file is committed in its own transaction, so killing the process at any instant keeps every file
-committed before it; the next run skips unchanged files and picks up where the last one stopped.
+committed before it; the next run skips unchanged files and picks up where the last one stopped. One
+run writes a collection at a time (store/lock.py). Whatever is wrong with one file (undecodable, a
+name that is not UTF-8, a malformed sidecar, ...) becomes that file's failure with its reason, and the
+run goes on. A root that is missing (an unplugged drive) is reported and its sounds are kept.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -15,9 +19,11 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from soundseek.audio import DEFAULT_MAX_DURATION, decode_file
+from soundseek.audio import DEFAULT_MAX_DURATION, AudioInfo
+from soundseek.audio.decode import stream_file
 from soundseek.audio.segments import cut_spans
 from soundseek.encoders import AudioEncoder, build_audio_encoder, encoder_config_dict
+from soundseek.encoders.base import SegmentEmbeddings, StreamingEncoder
 from soundseek.encoders.models import is_installed
 from soundseek.errors import AudioError, SoundseekError
 from soundseek.library.scan import FoundFile, scan
@@ -45,6 +51,9 @@ class IndexReport:
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    #: Roots not found this run (their sounds are kept), and folders that could not be listed.
+    missing_roots: list[str] = field(default_factory=list)
+    unreadable_folders: list[tuple[str, str]] = field(default_factory=list)
 
 
 def choose_audio_encoder(name: str | None, config: dict | None = None, *, say: Callable[[str], None] = print) -> AudioEncoder:
@@ -90,43 +99,67 @@ def index_paths(
     metadata: dict[str, str] | None = None,
     max_duration: float = DEFAULT_MAX_DURATION,
     quiet: bool = False,
+    wait: bool = False,
+    outside_links: bool = False,
 ) -> IndexReport:
-    """Bring the collection up to date with the files under `roots`."""
+    """Bring the collection up to date with the files under `roots`.
+
+    wait: wait for another writer of the collection instead of refusing (CollectionBusy).
+    outside_links: read sidecars whose symlinks lead outside their root (off: they are ignored).
+    """
+    with coll.writer_lock(wait=wait):
+        return _index_locked(coll, roots, encoder, metadata=metadata, max_duration=max_duration, quiet=quiet,
+                             outside_links=outside_links)
+
+
+def _index_locked(coll: Collection, roots: list[Path], encoder: AudioEncoder, *, metadata: dict[str, str] | None,
+                  max_duration: float, quiet: bool, outside_links: bool) -> IndexReport:
     started = time.perf_counter()
-    roots = [Path(r).absolute() for r in roots]
-    for root in roots:
-        if not root.exists():
-            raise SoundseekError(f"path not found: {root}")
-    coll.add_roots(roots)
     report = IndexReport()
-    found = list(scan(roots))
+    roots = [Path(r).absolute() for r in roots]
+    report.missing_roots = [str(r) for r in roots if not r.exists()]
+    roots = [r for r in roots if r.exists()]
+    if not roots:
+        raise SoundseekError(f"path not found: {', '.join(report.missing_roots)}")
+    coll.add_roots(roots)
+    skipped: list[tuple[str, str]] = []
+
+    def on_error(path: Path, why: str, is_folder: bool) -> None:
+        (report.unreadable_folders if is_folder else skipped).append((_printable(str(path)), why))
+
+    found = list(scan(roots, on_error=on_error))
     known = coll.sound_signatures()
     todo = [f for f in found if known.get(str(f.path)) != (f.size, f.mtime_ns)]
     report.unchanged = len(found) - len(todo)
-    report.removed = _forget_missing(coll, roots, found, known)
+    unreadable = [Path(f) for f, _ in report.unreadable_folders]
+    report.removed = _forget_missing(coll, roots, found, known, keep_under=unreadable)
+    for path, why in report.unreadable_folders + skipped:  # shown by `soundseek info` with the failures
+        coll.record_failure(path, why, size=None, mtime_ns=None)
+    report.failed += skipped
     names = encoder.class_names
     bar = tqdm(todo, desc="indexing", unit="file", disable=quiet or not todo, file=sys.stderr)
     for item in bar:
         _index_one(coll, item, encoder, report, metadata=metadata, max_duration=max_duration,
-                   was_known=str(item.path) in known, class_names=names)
+                   was_known=str(item.path) in known, class_names=names, outside_links=outside_links)
     report.wall_seconds = time.perf_counter() - started
     return report
 
 
 def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report: IndexReport, *,
                metadata: dict[str, str] | None, max_duration: float, was_known: bool,
-               class_names: list[str] | None) -> None:
+               class_names: list[str] | None, outside_links: bool) -> None:
     path = str(item.path)
     try:
-        waveform, info = decode_file(item.path, sr=encoder.sample_rate, max_duration=max_duration)
-        duration = len(waveform) / encoder.sample_rate
-        spans = cut_spans(duration)
-        emb = encoder.encode_segments(waveform, spans)
-    except AudioError as exc:
-        report.failed.append((path, str(exc)))
+        _check_name(path)
+        info, emb, spans, duration = _encode_file(item.path, encoder, max_duration)
+        text = sound_text(item.path, item.root, metadata, outside_links=outside_links)
+    except (AudioError, UnicodeError, RecursionError, MemoryError, OSError, ValueError) as exc:
+        reason = str(exc) if isinstance(exc, AudioError) else _unexpected(exc)
+        shown = _printable(path)
+        report.failed.append((shown, reason))
         if was_known:
             coll.delete_paths([path])
-        coll.record_failure(path, str(exc), size=item.size, mtime_ns=item.mtime_ns)
+        coll.record_failure(shown, reason, size=item.size, mtime_ns=item.mtime_ns)
         return
     segments = [
         NewSegment(s.start, s.end, emb.vectors[i],
@@ -134,14 +167,46 @@ def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report:
                    top_tags(emb.class_scores[i], class_names) if emb.class_scores is not None and class_names else [])
         for i, s in enumerate(spans)
     ]
-    record = SoundRecord(0, path, item.size, item.mtime_ns, duration, info.sample_rate, info.channels,
-                         info.format, sound_text(item.path, item.root, metadata))
+    record = SoundRecord(0, path, item.size, item.mtime_ns, duration, info.sample_rate, info.channels, info.format, text)
     coll.put_sound(record, segments, space=encoder.name, frames=emb.frames)
     report.audio_seconds += duration
     if was_known:
         report.updated += 1
     else:
         report.added += 1
+
+
+def _encode_file(path: Path, encoder: AudioEncoder, max_duration: float) -> tuple[AudioInfo, SegmentEmbeddings, list, float]:
+    """Decode and embed one file; a long one streams through an encoder that can take blocks."""
+    info, blocks = stream_file(path, sr=encoder.sample_rate, max_duration=max_duration)
+    if isinstance(encoder, StreamingEncoder):
+        emb, spans, duration = encoder.encode_stream(blocks, cut_spans)
+        return info, emb, list(spans), duration
+    waveform = np.concatenate(list(blocks))
+    duration = len(waveform) / encoder.sample_rate
+    spans = cut_spans(duration)
+    return info, encoder.encode_segments(waveform, spans), spans, duration
+
+
+def _check_name(path: str) -> None:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise AudioError("the file name is not valid UTF-8 (rename it, e.g. `convmv -f latin1 -t utf8 "
+                         "--notest FILE`)") from None
+
+
+def _printable(path: str) -> str:
+    """The path as UTF-8 text (bytes that are not UTF-8 shown as \\xNN escapes)."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
+def _unexpected(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "too deeply nested to read (RecursionError)"
+    if isinstance(exc, MemoryError):
+        return "not enough memory to decode it"
+    return f"cannot read it ({type(exc).__name__}: {exc})"[:300]
 
 
 def top_tags(scores: np.ndarray, class_names: list[str]) -> list[tuple[str, float]]:
@@ -151,15 +216,19 @@ def top_tags(scores: np.ndarray, class_names: list[str]) -> list[tuple[str, floa
     return tags or [(class_names[order[0]], float(scores[order[0]]))]
 
 
-def _forget_missing(coll: Collection, roots: list[Path], found: list[FoundFile], known: dict) -> int:
+def _forget_missing(coll: Collection, roots: list[Path], found: list[FoundFile], known: dict, *,
+                    keep_under: list[Path] = ()) -> int:
+    """Forget the sounds under `roots` that the scan did not find, except under `keep_under` (folders
+    that could not be listed this time: their sounds may still be there). Returns how many."""
     present = {str(f.path) for f in found}
     prefixes = [str(r) for r in roots]
+    kept = [str(k) for k in keep_under]
 
-    def under(path: str) -> bool:
-        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+    def under(path: str, folders: list[str]) -> bool:
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in folders)
 
-    gone = [p for p in known if under(p) and p not in present]
+    gone = [p for p in known if under(p, prefixes) and p not in present and not under(p, kept)]
     for path, _ in coll.failures():
-        if under(path) and path not in present:
+        if under(path, prefixes) and path not in present:
             coll.clear_failure(path)
     return coll.delete_paths(gone)

@@ -46,13 +46,13 @@ def engine(library: Path) -> SearchEngine:
 def client(library: Path, engine: SearchEngine) -> TestClient:
     app = create_app(library / "coll", engine=engine, max_upload_bytes=TEST_MAX_BYTES,
                      max_upload_seconds=TEST_MAX_SECONDS)
-    return TestClient(app, raise_server_exceptions=False)
+    return TestClient(app, raise_server_exceptions=False, base_url="http://127.0.0.1:8765")
 
 
 @pytest.fixture(scope="session")
 def token_client(library: Path, engine: SearchEngine) -> TestClient:
     app = create_app(library / "coll", engine=engine, token="s3cret-token")
-    return TestClient(app, raise_server_exceptions=False)
+    return TestClient(app, raise_server_exceptions=False, base_url="http://127.0.0.1:8765")
 
 
 def wav_bytes(kind: str, seed: int, *, seconds: float | None = None, sr: int = 16000) -> bytes:

@@ -23,7 +23,7 @@ def yamnet_client(tmp_path_factory, yamnet_dir):
     coll, enc = open_for_indexing(root / "coll", "yamnet", {"model_dir": str(yamnet_dir)})
     index_paths(coll, [root / "lib"], enc, quiet=True)
     coll.close()
-    return TestClient(create_app(root / "coll"), raise_server_exceptions=False)
+    return TestClient(create_app(root / "coll"), raise_server_exceptions=False, base_url="http://127.0.0.1:8765")
 
 
 def test_tags_and_tagged_hits(yamnet_client):

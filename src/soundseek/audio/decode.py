@@ -1,15 +1,24 @@
 """Decode audio files to mono float32 at a requested sample rate.
 
 Decoding goes through soundfile/libsndfile (WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF, ...) and falls back
-to ffmpeg when it is on PATH. Every failure becomes an `AudioError` whose message says what is wrong.
+to ffmpeg when it is on PATH. Every failure becomes an `AudioError` whose message says what is wrong
+(never the path: the server decodes uploads from temporary files). The header is checked against
+limits before any sample is decoded (a 1 KB file declaring a 1 Hz rate would otherwise be upsampled
+16,000 times). Files longer than `STREAM_ABOVE_SECONDS` are decoded in blocks (`stream_file`), mixed
+and resampled block by block, so memory stays bounded whatever their length.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 import numpy as np
 import soundfile as sf
@@ -21,6 +30,15 @@ from soundseek.errors import AudioError
 DEFAULT_MAX_DURATION = 4 * 3600.0
 #: Peak amplitude under which a signal counts as digital silence (about -90 dBFS).
 SILENCE_PEAK = 3e-5
+#: Header limits: rates outside these are not audio anyone records; more channels than this neither.
+MIN_SAMPLE_RATE = 2000
+MAX_SAMPLE_RATE = 768_000
+MAX_CHANNELS = 64
+#: Files longer than this (seconds) are decoded in blocks of BLOCK_SECONDS.
+STREAM_ABOVE_SECONDS = 600.0
+BLOCK_SECONDS = 30.0
+#: libsndfile refuses longer file names ("Supplied filename too long").
+SNDFILE_MAX_PATH = 1000
 
 
 @dataclass(frozen=True)
@@ -43,14 +61,26 @@ def _probe(path: Path) -> tuple[AudioInfo, np.ndarray | None]:
     """The header of `path`, and the samples when learning it meant decoding them (ffmpeg)."""
     _check_file(path)
     try:
-        info = sf.info(str(path))
+        with _sndfile_source(path) as source:
+            info = sf.info(source)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         if _ffmpeg() is None:
             raise AudioError(f"not a readable audio file ({_short(exc)})") from exc
         return _ffmpeg_probe(path)
     if info.frames <= 0 or info.samplerate <= 0:
         raise AudioError("empty audio file (no samples)")
-    return AudioInfo(info.samplerate, info.channels, info.frames / info.samplerate, info.format), None
+    header = AudioInfo(info.samplerate, info.channels, info.frames / info.samplerate, info.format)
+    check_header(header)
+    return header, None
+
+
+def check_header(info: AudioInfo) -> None:
+    """Refuse a header no real recording has (see MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_CHANNELS)."""
+    if not MIN_SAMPLE_RATE <= info.sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"implausible sample rate {info.sample_rate} Hz (accepted: {MIN_SAMPLE_RATE}-"
+                         f"{MAX_SAMPLE_RATE} Hz)")
+    if not 1 <= info.channels <= MAX_CHANNELS:
+        raise AudioError(f"implausible channel count {info.channels} (accepted: 1-{MAX_CHANNELS})")
 
 
 def load_audio(
@@ -74,17 +104,60 @@ def decode_file(
     Returns:
         float32 (n_samples,) mono at `sr`, and the file's native `AudioInfo`.
     """
+    info, blocks = stream_file(path, sr=sr, max_duration=max_duration, stream_above=math.inf)
+    return np.concatenate(list(blocks)), info
+
+
+def stream_file(
+    path: str | Path, *, sr: int = 16000, max_duration: float = DEFAULT_MAX_DURATION,
+    stream_above: float = STREAM_ABOVE_SECONDS,
+) -> tuple[AudioInfo, Iterator[np.ndarray]]:
+    """The file's header, and its samples as mono float32 blocks at `sr`.
+
+    A file of at most `stream_above` seconds comes as one block (decoded at once); a longer one in
+    blocks of BLOCK_SECONDS, so that memory does not grow with its length. Errors found while
+    streaming (corrupt data, NaN, silence) are raised by the iterator, as `AudioError`.
+    """
     info, samples = _probe(Path(path))
     if info.duration > max_duration:
         raise AudioError(
             f"too long: {info.duration:.0f} s exceeds the limit of {max_duration:.0f} s "
             "(raise it with --max-duration)"
         )
-    if samples is None:
+    if samples is not None:
+        return info, iter([prepare_waveform(samples, info.sample_rate, sr=sr)])
+    if info.duration <= stream_above:
         data, native_sr = _decode(Path(path), info)
-    else:
-        data, native_sr = samples, info.sample_rate
-    return prepare_waveform(data, native_sr, sr=sr), info
+        return info, iter([prepare_waveform(data, native_sr, sr=sr)])
+    return info, _blocks(Path(path), info, sr)
+
+
+def _blocks(path: Path, info: AudioInfo, sr: int) -> Iterator[np.ndarray]:
+    """Mono float32 blocks at `sr` of a file libsndfile reads (see `stream_file`)."""
+    resampler = None if info.sample_rate == sr else soxr.ResampleStream(info.sample_rate, sr, 1, dtype="float32", quality="HQ")
+    size = int(BLOCK_SECONDS * info.sample_rate)
+    peak, total = 0.0, 0
+    try:
+        with _sndfile_source(path) as source, sf.SoundFile(source) as handle:
+            while True:
+                block = handle.read(size, dtype="float32", always_2d=True)
+                last = len(block) < size
+                mono = block.mean(axis=1, dtype=np.float32)
+                if not np.all(np.isfinite(mono)):
+                    raise AudioError("corrupt audio (NaN or infinite samples)")
+                peak = max(peak, float(np.max(np.abs(mono), initial=0.0)))
+                out = mono if resampler is None else resampler.resample_chunk(mono, last=last)
+                total += len(out)
+                if len(out):
+                    yield np.clip(out, -1.0, 1.0)
+                if last:
+                    break
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioError(f"corrupt audio ({_short(exc)})") from exc
+    if total == 0:
+        raise AudioError("empty audio (no samples)")
+    if peak < SILENCE_PEAK:
+        raise AudioError("silent audio (peak below -90 dBFS)")
 
 
 def prepare_waveform(data: np.ndarray, native_sr: int, *, sr: int) -> np.ndarray:
@@ -109,12 +182,24 @@ def prepare_waveform(data: np.ndarray, native_sr: int, *, sr: int) -> np.ndarray
 
 def _decode(path: Path, info: AudioInfo) -> tuple[np.ndarray, int]:
     try:
-        data, native_sr = sf.read(str(path), dtype="float32", always_2d=True)
+        with _sndfile_source(path) as source:
+            data, native_sr = sf.read(source, dtype="float32", always_2d=True)
         return data, native_sr
     except (sf.LibsndfileError, RuntimeError) as exc:
         if _ffmpeg() is None:
             raise AudioError(f"corrupt audio ({_short(exc)})") from exc
     return _ffmpeg_decode(path, info.sample_rate), info.sample_rate
+
+
+@contextmanager
+def _sndfile_source(path: Path) -> Iterator[str | BinaryIO]:
+    """What libsndfile is given: the file's name (its extension helps it recognise some MP3s), or an
+    open file object when the name is longer than libsndfile accepts (SNDFILE_MAX_PATH)."""
+    if len(os.fsencode(path)) < SNDFILE_MAX_PATH:
+        yield str(path)
+    else:
+        with open(path, "rb") as handle:
+            yield handle
 
 
 def _check_file(path: Path) -> None:
@@ -148,6 +233,7 @@ def _ffmpeg_native_rate(path: Path) -> int:
     )
     for token in proc.stderr.replace(",", " ").split("Hz")[0].split()[::-1]:
         if token.isdigit():
+            check_header(AudioInfo(int(token), 1, 0.0, "ffmpeg"))
             return int(token)
     raise AudioError("not a readable audio file (neither libsndfile nor ffmpeg can decode it)")
 
@@ -161,6 +247,14 @@ def _ffmpeg_decode(path: Path, sr: int) -> np.ndarray:
     return np.frombuffer(proc.stdout, dtype=np.float32).copy()
 
 
+#: libsndfile's messages name the file; a path must not reach a user (temporary upload files).
+_OPENING = re.compile(r"Error opening .*?: ")
+
+
 def _short(exc: object) -> str:
+    """The last line of an error message, without the file's path, in words a user can act on."""
     text = str(exc).strip().splitlines()
-    return text[-1][:160] if text else type(exc).__name__
+    line = _OPENING.sub("", text[-1])[:160] if text else type(exc).__name__
+    if "possibly a pipe" in line:  # libsndfile's words for data it cannot make sense of
+        return "unrecognised format or corrupt data"
+    return line

@@ -25,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "segments, hnsw above; ivfpq and lsh trade recall for memory, see docs/index.md)")
     p.add_argument("--no-learn", action="store_true",
                    help="do not fit the library model (what the named sounds teach about the wordless ones)")
+    p.add_argument("--wait", action="store_true",
+                   help="when another run is writing the collection, wait for it (default: refuse and say who)")
+    p.add_argument("--allow-outside-links", action="store_true",
+                   help="read .txt/.json sidecars even when they are symlinks leading outside the indexed folders")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_index)
 
@@ -127,7 +131,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     metadata = load_metadata_csv(args.metadata) if args.metadata else None
     if args.index_kind and args.index_kind != coll.index_kind:
         coll.set_meta("index_kind", args.index_kind)
-    report = index_paths(coll, paths, encoder, metadata=metadata, max_duration=args.max_duration, quiet=args.quiet)
+    report = index_paths(coll, paths, encoder, metadata=metadata, max_duration=args.max_duration, quiet=args.quiet,
+                         wait=args.wait, outside_links=args.allow_outside_links)
     if args.model:
         from soundseek.search.joint import attach_model
         attach_model(coll, args.model)
@@ -146,6 +151,10 @@ def print_index_report(report, root: Path, *, quiet: bool = False) -> None:  # t
           f"({report.audio_seconds:.0f} s of audio in {report.wall_seconds:.1f} s, {speed:.0f}x real time)")
     for path, reason in report.failed:
         print(f"  skipped {path}: {reason}")
+    for root in report.missing_roots:
+        print(f"  not found: {root} (unplugged? its sounds are kept until it is indexed again)")
+    for folder, reason in report.unreadable_folders:
+        print(f"  skipped folder {folder}: {reason} (its sounds, if any were indexed, are kept)")
 
 
 def build_filters(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default 127.0.0.1; others print a warning)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--token", help="require this API token on /api routes (or set SOUNDSEEK_API_TOKEN)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests for this Host name (repeatable; '*' = any). By default only "
+                        "localhost names and the --host address are answered (protection against DNS rebinding)")
     p.add_argument("--model", type=Path, help="a trained joint model directory")
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest query upload (MB, default 20)")
     p.add_argument("--max-upload-seconds", type=float, default=60.0, help="longest query upload (s, default 60)")
@@ -40,8 +43,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from soundseek.commands.core import resolve_collection
     from soundseek.server import create_app
+    from soundseek.server.hosts import allowed_names
 
-    token = args.token or os.environ.get("SOUNDSEEK_API_TOKEN") or None
+    token = args.token if args.token is not None else (os.environ.get("SOUNDSEEK_API_TOKEN") or None)
     if not is_loopback(args.host):
         print(f"soundseek: warning: binding {args.host} makes the collection reachable from other machines"
               + ("" if token else "; anyone who can reach it can search and download your sounds (set --token)"),
@@ -49,7 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     root = resolve_collection(args.collection)
     app = create_app(root, token=token, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
                      max_upload_seconds=args.max_upload_seconds, cache_size=0 if args.no_cache else 1024,
-                     model_dir=args.model)
+                     model_dir=args.model, allowed_hosts=allowed_names(args.host, args.allow_host))
     app.state.soundseek.warm()
     return _run(app, args.host, args.port, args.log_level)
 

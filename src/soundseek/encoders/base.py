@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -75,6 +75,16 @@ class AudioEncoder(Protocol):
 
     def encode_segments(self, waveform: np.ndarray, spans: Sequence[Span]) -> SegmentEmbeddings:
         """Embed each span of `waveform` (float32 mono at `sample_rate`)."""
+        ...
+
+
+@runtime_checkable
+class StreamingEncoder(Protocol):
+    """An audio encoder that can take a long recording as consecutive blocks (YAMNet)."""
+
+    def encode_stream(self, blocks: Iterator[np.ndarray],
+                      cut: Callable[[float], Sequence[Span]]) -> tuple[SegmentEmbeddings, Sequence[Span], float]:
+        """Embed the spans `cut(duration)` of the recording; returns embeddings, spans, duration."""
         ...
 
 

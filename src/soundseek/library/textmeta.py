@@ -4,6 +4,11 @@ Sidecars: `NAME.txt` (the whole file is the description) or `NAME.json` (keys `d
 `text`, `caption` are strings; `tags`/`keywords` a list or comma-separated string). The `--metadata`
 CSV has a `path` column (absolute, or relative to the CSV's folder, or a bare file name) and any of
 `description`, `tags`, `caption`, `label`, `title`, `text`.
+
+A sidecar is read only when it lies inside the indexed root once its symlinks are resolved (a
+`.txt` linked to `/etc/passwd` is ignored: its text would be served by the API), unless the caller
+allows links that lead outside; sidecars over `MAX_SIDECAR_BYTES`, unreadable or malformed ones
+(including JSON nested too deeply to parse) are ignored.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _SPLIT = re.compile(r"[^0-9A-Za-z']+")
 _TEXT_KEYS = ("description", "title", "text", "caption", "label", "category")
 _TAG_KEYS = ("tags", "keywords")
+#: Larger sidecars are not descriptions (and are not read).
+MAX_SIDECAR_BYTES = 1_000_000
 
 
 def name_words(path: Path, root: Path) -> list[str]:
@@ -41,20 +48,34 @@ def name_words(path: Path, root: Path) -> list[str]:
     return words
 
 
-def sidecar_text(path: Path) -> str:
-    """Text of `path`'s same-stem .txt or .json sidecar ('' when there is none or it is unreadable)."""
+def sidecar_text(path: Path, root: Path | None = None, *, outside_links: bool = False) -> str:
+    """Text of `path`'s same-stem .txt or .json sidecar ('' when there is none or it is not read).
+
+    root: the indexed root; a sidecar resolving outside it is ignored unless `outside_links`.
+    """
     txt, js = path.with_suffix(".txt"), path.with_suffix(".json")
-    if txt.is_file():
-        try:
-            return txt.read_text(encoding="utf-8", errors="replace").strip()[:10000]
-        except OSError:
+    for candidate in (txt, js):
+        if not candidate.is_file():
+            continue
+        if not _readable_sidecar(candidate, root, outside_links):
             return ""
-    if js.is_file():
         try:
-            return _json_text(json.loads(js.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+            raw = candidate.read_text(encoding="utf-8", errors="replace")
+            return raw.strip()[:10000] if candidate is txt else _json_text(json.loads(raw))
+        except (OSError, ValueError, RecursionError):
             return ""
     return ""
+
+
+def _readable_sidecar(path: Path, root: Path | None, outside_links: bool) -> bool:
+    try:
+        if path.stat().st_size > MAX_SIDECAR_BYTES:
+            return False
+        if root is None or outside_links:
+            return True
+        return path.resolve().is_relative_to(Path(root).resolve())
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop on older Pythons
+        return False
 
 
 def _json_text(data: object) -> str:
@@ -91,9 +112,9 @@ def load_metadata_csv(csv_path: Path) -> dict[str, str]:
     return out
 
 
-def sound_text(path: Path, root: Path, metadata: dict[str, str] | None = None) -> str:
+def sound_text(path: Path, root: Path, metadata: dict[str, str] | None = None, *, outside_links: bool = False) -> str:
     """All the text known about one sound, joined: name words, sidecar, CSV description."""
-    pieces = [" ".join(name_words(path, root)), sidecar_text(path)]
+    pieces = [" ".join(name_words(path, root)), sidecar_text(path, root, outside_links=outside_links)]
     if metadata:
         pieces.append(metadata.get(str(path.resolve())) or metadata.get(path.name, ""))
     return " | ".join(p for p in pieces if p)

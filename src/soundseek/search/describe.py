@@ -34,10 +34,12 @@ class Suggestion:
         return {"text": self.text, "score": round(self.score, 4), "source": self.source}
 
 
-def describe(engine: SearchEngine, path: str | Path, *, top: int = 10) -> list[Suggestion]:
-    """Suggested tags for the sound at `path` (it need not be in the collection)."""
+def describe(engine: SearchEngine, path: str | Path, *, top: int = 10,
+             waveform: np.ndarray | None = None) -> list[Suggestion]:
+    """Suggested tags for the sound at `path` (it need not be in the collection); `waveform`: its
+    samples already decoded at the encoder's rate."""
     encoder = engine.audio_encoder
-    wave = load_audio(path, sr=encoder.sample_rate)
+    wave = load_audio(path, sr=encoder.sample_rate) if waveform is None else waveform
     emb = encoder.encode_segments(wave, [Span(0.0, len(wave) / encoder.sample_rate)])
     out: list[Suggestion] = []
     names = encoder.class_names

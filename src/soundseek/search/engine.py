@@ -151,6 +151,15 @@ class SearchEngine:
             from soundseek.search.joint import ensure_joint_vectors
             self.joint_index = ensure_joint_vectors(coll, joint_model, self.table)
 
+    def reopened(self) -> "SearchEngine":
+        """The same engine over the collection as it is now: a new connection and search state, the
+        encoders, joint model and class matcher kept."""
+        fresh = SearchEngine(Collection.open(self.coll.root), text_encoder=self._text_encoder,
+                             audio_encoder=self._audio_encoder, joint_model=self.joint_model)
+        if fresh.class_names == self.class_names:
+            fresh._matcher = self._matcher
+        return fresh
+
     # -- lazily built components ---------------------------------------------------------------
     @property
     def text_encoder(self) -> TextEncoder:
@@ -294,18 +303,23 @@ class SearchEngine:
         """One vector for a query file (or its [start, end] part) in the collection's space. Returns (dim,)."""
         return self._embed_query(path, start, end)[0]
 
-    def _embed_query(self, path: str | Path, start: float | None, end: float | None) -> tuple[np.ndarray, Span]:
+    def _embed_query(self, path: str | Path, start: float | None, end: float | None,
+                     waveform: np.ndarray | None = None) -> tuple[np.ndarray, Span]:
         from soundseek.audio import load_audio
 
-        wave = load_audio(path, sr=self.audio_encoder.sample_rate)
+        wave = load_audio(path, sr=self.audio_encoder.sample_rate) if waveform is None else waveform
         span = _query_span(len(wave) / self.audio_encoder.sample_rate, start, end)
         return self.audio_encoder.encode_segments(wave, [span]).vectors[0], span
 
     def search_audio(self, path: str | Path, *, start: float | None = None, end: float | None = None,
-                     top: int = 10, offset: int = 0, filters: Filters | None = None) -> list[Hit]:
+                     top: int = 10, offset: int = 0, filters: Filters | None = None,
+                     waveform: np.ndarray | None = None) -> list[Hit]:
         """Nearest files to an example sound (cosine). When the query is (part of) an indexed file, only
-        the part it covers is left out: other moments of the same recording are valid hits."""
-        vector, span = self._embed_query(path, start, end)
+        the part it covers is left out: other moments of the same recording are valid hits.
+
+        waveform: the file's samples already decoded at the encoder's rate (the server decodes uploads
+        before taking its lock)."""
+        vector, span = self._embed_query(path, start, end, waveform)
         return self.search_vector(vector, top=top, offset=offset, filters=filters,
                                   exclude=(os.path.abspath(path), span.start, span.end))
 

@@ -21,10 +21,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from soundseek.errors import AudioError, CollectionError, QueryError, SoundseekError
 from soundseek.search.engine import SearchEngine
+from soundseek.server.hosts import HostCheckMiddleware, allowed_names
 from soundseek.server.state import (
     CACHE_SIZE,
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_SECONDS,
+    REFRESH_SECONDS,
     ServerConfig,
     ServerState,
     open_state,
@@ -46,13 +48,19 @@ _DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 def create_app(collection_dir: Path | str, *, token: str | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
                max_upload_seconds: float = MAX_UPLOAD_SECONDS, cache_size: int = CACHE_SIZE,
-               model_dir: Path | None = None, engine: SearchEngine | None = None) -> FastAPI:
+               model_dir: Path | None = None, engine: SearchEngine | None = None,
+               allowed_hosts: frozenset[str] | None = None, refresh_seconds: float = REFRESH_SECONDS) -> FastAPI:
     """Build the app over one collection (opened now; CollectionError if it is missing).
 
     `token`: when set, every /api route but /api/health needs it (`Authorization: Bearer T`,
-    `X-API-Token: T`, or `?token=T` for media elements). `engine`: reuse an engine already built.
+    `X-API-Token: T`, or `?token=T` for media elements); an empty token is refused. `engine`: reuse an
+    engine already built. `allowed_hosts`: the Host names answered (default: the loopback names; see
+    server/hosts.py). `refresh_seconds`: how often requests check for a re-indexed collection.
     """
-    config = ServerConfig(Path(collection_dir), token or None, max_upload_bytes, max_upload_seconds, cache_size, model_dir)
+    if token is not None and not token.strip():
+        raise QueryError("the API token is empty: give a real token, or none to serve without one")
+    config = ServerConfig(Path(collection_dir), token or None, max_upload_bytes, max_upload_seconds, cache_size, model_dir,
+                          refresh_seconds)
     app = FastAPI(title="soundseek", version=_version(), summary="Find sounds by words or by example",
                   description="Search, audition and explore a soundseek collection. See docs/server.md.")
     app.state.soundseek = ServerState(config, engine) if engine is not None else open_state(config)
@@ -60,6 +68,7 @@ def create_app(collection_dir: Path | str, *, token: str | None = None, max_uplo
     _add_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_upload_bytes)
+    app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts or allowed_names(None))
     return app
 
 

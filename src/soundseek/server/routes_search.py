@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Callable
 
 import numpy as np
@@ -21,6 +22,7 @@ from fastapi import (
 from starlette.concurrency import run_in_threadpool
 
 from soundseek.encoders.base import l2_normalize
+from soundseek.errors import AudioError
 from soundseek.search.engine import Filters, Hit
 from soundseek.search.relevance import no_good_match
 from soundseek.server.schemas import (
@@ -113,9 +115,22 @@ def search_audio(state: State, filters: QueryFilters,
     """Nearest sounds to the uploaded one (or its [start, end] part). Size and duration are capped."""
     cfg = state.config
     with saved_upload(file, max_bytes=cfg.max_upload_bytes, max_seconds=cfg.max_upload_seconds) as path:
+        wave = decoded_upload(state, path)
         hits = state.locked(lambda: state.engine.search_audio(
-            path, start=start, end=end, top=top, offset=offset, filters=filters.to_filters()))
+            path, start=start, end=end, top=top, offset=offset, filters=filters.to_filters(), waveform=wave))
     return Response(page_json("audio", file.filename, hits, top=top, offset=offset), media_type="application/json")
+
+
+def decoded_upload(state: ServerState, path: Path) -> np.ndarray:
+    """The upload's samples at the engine's rate, decoded without holding the engine lock (so one
+    upload does not hold up every search while it decodes)."""
+    from soundseek.audio import load_audio
+
+    rate = state.locked(lambda: state.engine.audio_encoder.sample_rate)
+    try:
+        return load_audio(path, sr=rate, max_duration=state.config.max_upload_seconds)
+    except AudioError as exc:
+        raise HTTPException(422, f"not usable audio: {exc}") from exc
 
 
 @router.get("/segments/{segment_id}/similar", response_model=SearchResponse, summary="More like this segment")
@@ -162,6 +177,7 @@ def describe_upload(state: State, file: Annotated[UploadFile, File()],
 
     cfg = state.config
     with saved_upload(file, max_bytes=cfg.max_upload_bytes, max_seconds=cfg.max_upload_seconds) as path:
-        run: Callable[[], list] = lambda: describe(state.engine, path, top=top)  # noqa: E731
+        wave = decoded_upload(state, path)
+        run: Callable[[], list] = lambda: describe(state.engine, path, top=top, waveform=wave)  # noqa: E731
         suggestions = state.locked(run)
     return DescribeResponse.model_validate({"suggestions": [s.to_dict() for s in suggestions]})

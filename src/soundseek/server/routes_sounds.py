@@ -94,7 +94,8 @@ def get_sound(state: State, sound_id: SoundId) -> SoundDetail:
     return SoundDetail(**sound_model(state, record, segs).model_dump(), segments=segs)
 
 
-@router.get("/sounds/{sound_id}/audio", summary="The sound's file (supports HTTP range requests)",
+@router.head("/sounds/{sound_id}/audio", include_in_schema=False)
+@router.get("/sounds/{sound_id}/audio", summary="The sound's file (supports HTTP range requests; HEAD too)",
             response_class=FileResponse, responses={206: {"description": "partial content"}, 404: {}})
 def sound_audio(state: State, sound_id: SoundId) -> FileResponse:
     """The original file, streamed with `Accept-Ranges: bytes` (206 for a Range request, 416 if unsatisfiable)."""

@@ -4,11 +4,17 @@ The engine and the collection share one SQLite connection and encoders that are 
 call into them goes through `ServerState.locked` (FastAPI runs plain `def` endpoints in a thread pool).
 Search results are cached per request (an LRU keyed by the query, filters, page and the collection
 generation the engine was built from); `cache_size=0` turns the cache off.
+
+The server follows the collection while it is re-indexed: at most every `refresh_seconds`, a request
+checks the collection's generation and, when it changed, a new engine is built and swapped in under the
+lock, so search, `/api/health` and `/api/sounds` never contradict each other for long and a request
+never sees half of one state and half of another.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +31,8 @@ MAX_UPLOAD_SECONDS = 60.0
 MAX_TOP = 100
 MAX_OFFSET = 10_000
 CACHE_SIZE = 1024
+#: How often (at most) a request checks whether the collection changed (seconds).
+REFRESH_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class ServerConfig:
     max_upload_seconds: float = MAX_UPLOAD_SECONDS
     cache_size: int = CACHE_SIZE
     model_dir: Path | None = None
+    refresh_seconds: float = REFRESH_SECONDS
 
 
 class _Pending:
@@ -122,16 +131,31 @@ class ServerState:
     results: LruCache = field(init=False)
     waveforms: LruCache = field(init=False)
     generation: int = field(init=False)
+    _checked: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         self.results = LruCache(self.config.cache_size)
         self.waveforms = LruCache(256)
         self.generation = self.engine.coll.generation
+        self._checked = time.monotonic()
 
     def locked(self, fn: Callable[[], T]) -> T:
-        """Run `fn` while holding the engine lock."""
+        """Run `fn` while holding the engine lock, on the collection's current state."""
         with self.lock:
+            self._follow_collection()
             return fn()
+
+    def _follow_collection(self) -> None:
+        """Swap in an engine over the newest generation when the collection changed (see module doc)."""
+        now = time.monotonic()
+        if now - self._checked < self.config.refresh_seconds:
+            return
+        self._checked = now
+        current = self.engine.coll.generation
+        if current != self.generation:
+            old, self.engine = self.engine, self.engine.reopened()
+            self.generation = current
+            old.coll.close()
 
     def cache_key(self, key: tuple) -> tuple:
         """Cached results are only valid for the collection generation the engine was built from."""

@@ -127,6 +127,12 @@ class Collection:
         return int(self.meta("generation", 0))
 
     # -- writing -------------------------------------------------------------------------------
+    def writer_lock(self, *, wait: bool = False):  # type: ignore[no-untyped-def]
+        """The collection's writer lock (see store/lock.py): a context manager."""
+        from soundseek.store.lock import writer_lock
+
+        return writer_lock(self.root, wait=wait)
+
     def add_roots(self, paths: list[Path]) -> None:
         with self.conn:
             self.conn.executemany("INSERT OR IGNORE INTO roots VALUES (?)", [(str(p),) for p in paths])

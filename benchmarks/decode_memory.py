@@ -1,0 +1,91 @@
+"""Peak memory and time of indexing one long file, by length: decoding is streamed above 10 minutes.
+
+Usage:
+    python benchmarks/decode_memory.py --work /tmp/decmem --hours 0.5 1 4 [--rate 48000] [--channels 2]
+        [--encoder yamnet --encoder-config model_dir=../shared/models] [--json OUT]
+
+For each length it writes a WAV (PCM16, `--channels` at `--rate`; pink-ish noise with a tone every
+minute, generated block by block), then runs `soundseek index FILE --collection C --no-learn --quiet` in
+a child process and reports the child's peak RSS (getrusage ru_maxrss) and wall time. Run it with an
+older checkout on PYTHONPATH to get the "before" figures (the child inherits the environment).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+BLOCK_SECONDS = 60
+
+
+def write_long_wav(path: Path, hours: float, rate: int, channels: int) -> None:
+    """hours of noise + a 1 s tone every minute, written one minute at a time."""
+    rng = np.random.default_rng(0)
+    total = int(hours * 3600)
+    with sf.SoundFile(str(path), "w", samplerate=rate, channels=channels, subtype="PCM_16",
+                      format="RF64" if hours * 3600 * rate * channels * 2 > 3.9e9 else "WAV") as out:
+        for start in range(0, total, BLOCK_SECONDS):
+            n = min(BLOCK_SECONDS, total - start) * rate
+            block = np.cumsum(rng.standard_normal(n)).astype(np.float32)
+            block = 0.05 * (block - np.convolve(block, np.ones(64) / 64, mode="same")) / 8
+            t = np.arange(rate) / rate
+            block[:rate] += 0.3 * np.sin(2 * np.pi * 440 * t).astype(np.float32)
+            out.write(np.repeat(block[:, None], channels, axis=1))
+
+
+def index_once(path: Path, collection: Path, encoder_args: list[str]) -> dict[str, float]:
+    """Index `path` in a child process; its peak RSS (MB) and wall seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "soundseek.cli", "index", str(path), "--collection", str(collection),
+                    "--quiet", *_no_learn(), *encoder_args], check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if peak <= before:
+        raise SystemExit("peak RSS of this child is not above an earlier child's: run one length per process")
+    return {"peak_rss_mb": round(peak / 1024, 1), "wall_s": round(wall, 1)}
+
+
+def _no_learn() -> list[str]:
+    """`--no-learn` when the soundseek on the path has it (older checkouts, for "before" figures, do not)."""
+    help_text = subprocess.run([sys.executable, "-m", "soundseek.cli", "index", "--help"], capture_output=True, text=True).stdout
+    return ["--no-learn"] if "--no-learn" in help_text else []
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--hours", type=float, nargs="+", default=[0.5, 1.0, 4.0])
+    ap.add_argument("--rate", type=int, default=48000)
+    ap.add_argument("--channels", type=int, default=2)
+    ap.add_argument("--encoder", default="yamnet")
+    ap.add_argument("--encoder-config", action="append", default=[])
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    encoder_args = ["--encoder", args.encoder] + [x for kv in args.encoder_config for x in ("--encoder-config", kv)]
+    results = {}
+    for hours in sorted(args.hours):  # ascending: ru_maxrss of children is a running maximum
+        path = args.work / f"long_{hours:g}h_{args.rate}_{args.channels}ch.wav"
+        if not path.exists():
+            write_long_wav(path, hours, args.rate, args.channels)
+        coll = args.work / f"coll_{hours:g}h_{os.getpid()}"
+        results[f"{hours:g} h"] = index_once(path, coll, encoder_args)
+        print(f"{hours:g} h: {results[f'{hours:g} h']}", file=sys.stderr, flush=True)
+    print(json.dumps(results, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps({"rate": args.rate, "channels": args.channels, "results": results}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

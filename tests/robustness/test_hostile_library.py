@@ -1,0 +1,243 @@
+"""A regression corpus of odd and hostile inputs, generated here, indexed beside good clips.
+
+Each case asserts the reason reported for it and that every good file beside it is indexed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import noise, tone, write_wav
+
+from soundseek.indexer import index_paths, open_for_indexing
+from soundseek.library.scan import scan
+from soundseek.store import Collection
+from soundseek.store.lock import CollectionBusy
+
+GOOD = 4
+
+
+def _good(folder: Path) -> list[Path]:
+    return [write_wav(folder / f"good_{i}.wav", tone(300.0 + 100 * i, 1.5) + noise(1.5, amp=0.02, seed=i)) for i in range(GOOD)]
+
+
+def _wav_header(rate: int, frames: int, channels: int = 1) -> bytes:
+    data = frames * channels * 2
+    return (b"RIFF" + struct.pack("<I", 36 + data) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, channels, rate,
+            rate * channels * 2, channels * 2, 16) + b"data" + struct.pack("<I", data))
+
+
+def _hostile(folder: Path) -> dict[str, str]:
+    """Write the hostile files; returns {file name: a phrase its failure reason must contain}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    expect: dict[str, str] = {}
+    (folder / "one_hz.wav").write_bytes(_wav_header(1, 600) + bytes(1200))  # 1 Hz: a 16,000x upsampling
+    expect["one_hz.wav"] = "implausible sample rate 1 Hz"
+    (folder / "four_hours_at_1hz.wav").write_bytes(_wav_header(1, 14400) + os.urandom(28800))
+    expect["four_hours_at_1hz.wav"] = "implausible sample rate"
+    many = np.zeros((1600, 200), dtype=np.int16)
+    sf.write(str(folder / "two_hundred_channels.wav"), many, 16000, format="RF64")
+    expect["two_hundred_channels.wav"] = "implausible channel count 200"
+    (folder / "random.mp3").write_bytes(np.random.default_rng(0).bytes(20000))
+    expect["random.mp3"] = "not a readable audio file"
+    (folder / "picture.flac").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(2000))
+    expect["picture.flac"] = "not a readable audio file"
+    (folder / "empty.wav").write_bytes(b"")
+    expect["empty.wav"] = "empty file"
+    good = folder / "truncated_source.wav"
+    write_wav(good, tone(440.0, 2.0))
+    (folder / "truncated.flac").write_bytes(b"fLaC" + good.read_bytes()[4:60])
+    expect["truncated.flac"] = "not a readable audio file"
+    good.unlink()
+    sf.write(str(folder / "nan.wav"), np.full(16000, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
+    expect["nan.wav"] = "NaN or infinite"
+    sf.write(str(folder / "silent.wav"), np.zeros(16000, dtype=np.float32), 16000)
+    expect["silent.wav"] = "silent audio"
+    os.mkfifo(folder / "pipe.wav")
+    expect["pipe.wav"] = "not a regular file"
+    os.symlink(folder / "nowhere.wav", folder / "dangling.wav")
+    return expect
+
+
+@pytest.fixture
+def deep_tree():  # type: ignore[no-untyped-def]
+    """make(top, levels) -> top/d/d/.../d, made one level at a time (os.makedirs recurses), and removed
+    bottom-up afterwards (pytest's own cleanup, shutil.rmtree, recurses too)."""
+    made: list[tuple[Path, Path]] = []
+
+    def make(top: Path, levels: int) -> Path:
+        top.mkdir(parents=True, exist_ok=True)
+        bottom = top
+        for _ in range(levels):
+            bottom = bottom / "d"
+            bottom.mkdir()
+        made.append((top, bottom))
+        return bottom
+
+    yield make
+    for top, bottom in made:
+        while bottom != top:
+            for entry in bottom.iterdir():
+                if not entry.is_dir():
+                    entry.unlink()
+            bottom.rmdir()
+            bottom = bottom.parent
+
+
+def test_hostile_files_fail_one_by_one_and_the_good_ones_are_indexed(tmp_path):
+    lib = tmp_path / "lib"
+    good = _good(lib)
+    expect = _hostile(lib / "odd")
+    # formats that must work: 8/24/32-bit PCM, float, 96 kHz 6 channels, unicode names
+    (lib / "ok").mkdir()
+    sf.write(str(lib / "ok" / "pcm8.wav"), tone(500.0, 1.0), 16000, subtype="PCM_U8")
+    sf.write(str(lib / "ok" / "pcm24.flac"), tone(600.0, 1.0), 16000, subtype="PCM_24")
+    sf.write(str(lib / "ok" / "pcm32.wav"), tone(700.0, 1.0), 16000, subtype="PCM_32")
+    sf.write(str(lib / "ok" / "96k_6ch.wav"), np.tile(tone(800.0, 1.0, sr=96000)[:, None], (1, 6)), 96000)
+    write_wav(lib / "ok" / "été ☃ 音.wav", tone(900.0, 1.0))
+    coll, enc = open_for_indexing(tmp_path / "coll", "mfcc", None)
+    report = index_paths(coll, [lib], enc, quiet=True)
+    reasons = {Path(p).name: r for p, r in report.failed}
+    for name, phrase in expect.items():
+        assert phrase in reasons.get(name, ""), (name, reasons.get(name))
+    assert "broken link" in reasons["dangling.wav"]
+    indexed = {Path(s.path).name for s in coll.sounds(limit=100)}
+    assert {p.name for p in good} | {"pcm8.wav", "pcm24.flac", "pcm32.wav", "96k_6ch.wav", "été ☃ 音.wav"} == indexed
+    assert all(str(tmp_path) not in r.replace(str(lib), "") for r in reasons.values())  # no paths in reasons
+
+
+def test_a_name_that_is_not_utf8_is_a_failure_not_a_crash(tmp_path):
+    lib = tmp_path / "lib"
+    good = _good(lib)
+    sf.write(bytes(lib) + b"/\xe9t\xe9.wav", tone(440.0, 1.0), 16000)  # Latin-1 "été.wav"
+    coll, enc = open_for_indexing(tmp_path / "coll", "mfcc", None)
+    report = index_paths(coll, [lib], enc, quiet=True)
+    assert [(p.endswith("\\xe9t\\xe9.wav"), "not valid UTF-8" in r) for p, r in report.failed] == [(True, True)]
+    assert coll.counts()["sounds"] == len(good)
+    assert any("not valid UTF-8" in r for _, r in coll.failures())
+
+
+def test_deep_json_sidecar_and_deep_folders_do_not_abort(tmp_path, deep_tree):
+    lib = tmp_path / "lib"
+    good = _good(lib)
+    write_wav(lib / "door.wav", tone(440.0, 1.0))
+    (lib / "door.json").write_text("[" * 100_000 + "]" * 100_000)  # RecursionError in json
+    deep = deep_tree(lib, 1000)  # 1,000 levels: 2 KB of path, legal on Linux
+    with open(deep / "bottom.wav", "wb") as handle:  # libsndfile itself refuses such a long path
+        sf.write(handle, tone(550.0, 1.0), 16000, format="WAV")
+    coll, enc = open_for_indexing(tmp_path / "coll", "mfcc", None)
+    report = index_paths(coll, [lib], enc, quiet=True)
+    assert report.failed == []
+    names = {Path(s.path).name for s in coll.sounds(limit=100)}
+    assert names == {p.name for p in good} | {"door.wav", "bottom.wav"}
+
+
+def test_sidecar_links_out_of_the_tree_are_not_read_unless_allowed(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:secret words")
+    lib = tmp_path / "lib"
+    write_wav(lib / "rain.wav", tone(440.0, 1.0))
+    os.symlink(secret, lib / "rain.txt")
+    coll, enc = open_for_indexing(tmp_path / "coll", "mfcc", None)
+    index_paths(coll, [lib], enc, quiet=True)
+    assert "secret" not in coll.sounds()[0].text and "rain" in coll.sounds()[0].text
+    coll2, enc2 = open_for_indexing(tmp_path / "coll2", "mfcc", None)
+    index_paths(coll2, [lib], enc2, quiet=True, outside_links=True)
+    assert "secret words" in coll2.sounds()[0].text
+
+
+def test_a_missing_root_keeps_its_sounds_and_the_others_are_indexed(tmp_path):
+    drive, home = tmp_path / "drive", tmp_path / "home"
+    _good(drive)
+    write_wav(home / "a.wav", tone(440.0, 1.0))
+    coll, enc = open_for_indexing(tmp_path / "coll", "mfcc", None)
+    index_paths(coll, [drive, home], enc, quiet=True)
+    drive.rename(tmp_path / "unplugged")
+    write_wav(home / "b.wav", tone(660.0, 1.0))
+    report = index_paths(coll, [drive, home], enc, quiet=True)
+    assert report.missing_roots == [str(drive)] and report.removed == 0 and report.added == 1
+    assert coll.counts()["sounds"] == GOOD + 2
+
+
+def test_an_unreadable_folder_is_reported_and_its_sounds_are_kept(tmp_path, monkeypatch):
+    lib = tmp_path / "lib"
+    _good(lib / "locked")
+    write_wav(lib / "open" / "a.wav", tone(440.0, 1.0))
+    coll, enc = open_for_indexing(tmp_path / "coll", "mfcc", None)
+    index_paths(coll, [lib], enc, quiet=True)
+    real_scandir = os.scandir
+
+    def scandir(path):  # what a folder without read permission does (tests may run as root)
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = index_paths(coll, [lib], enc, quiet=True)
+    assert [(Path(f).name, "Permission denied" in why) for f, why in report.unreadable_folders] == [("locked", True)]
+    assert report.removed == 0 and coll.counts()["sounds"] == GOOD + 1
+    assert any(p.endswith("/locked") and "unreadable" in r for p, r in coll.failures())
+
+
+def test_a_second_writer_is_refused_with_the_holder_named(tmp_path):
+    lib = tmp_path / "lib"
+    _good(lib)
+    coll, enc = open_for_indexing(tmp_path / "coll", "mfcc", None)
+    # another process holds the lock: a child python that takes it and waits for us
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from soundseek.store.lock import writer_lock\n"
+        "with writer_lock(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.readline()")
+        , str(tmp_path / "coll")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        with pytest.raises(CollectionBusy, match=rf"process {child.pid} \(.*writer_lock"):
+            index_paths(coll, [lib], enc, quiet=True)
+        assert coll.counts()["sounds"] == 0
+        # --wait: blocks until the other writer is done, then indexes
+        done: list[int] = []
+        worker = threading.Thread(target=lambda: done.append(index_paths(
+            Collection.open(tmp_path / "coll"), [lib], enc, quiet=True, wait=True).added))
+        worker.start()
+        child.stdin.write("\n")
+        child.stdin.flush()
+        worker.join(timeout=60)
+        assert done == [GOOD]
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_the_lock_is_released_when_its_holder_is_killed(tmp_path):
+    (tmp_path / "coll").mkdir()
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from soundseek.store.lock import writer_lock\n"
+        "with writer_lock(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.readline()"),
+        str(tmp_path / "coll")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "held"
+    child.kill()
+    child.wait()
+    from soundseek.store.lock import writer_lock
+    with writer_lock(tmp_path / "coll"):
+        pass
+
+
+def test_scan_walks_any_depth_without_recursion(tmp_path, deep_tree):
+    deep = deep_tree(tmp_path, 1500)  # deeper than Python's recursion limit (1,000)
+    (deep / "a.wav").write_bytes(b"")
+    assert [f.path.name for f in scan([tmp_path])] == ["a.wav"]
+
+
+def test_json_sidecar_keys_still_read(tmp_path):
+    write_wav(tmp_path / "door.wav", tone(440.0, 1.0))
+    (tmp_path / "door.json").write_text(json.dumps({"description": "old door", "tags": ["creak"]}))
+    from soundseek.library.textmeta import sidecar_text
+    assert sidecar_text(tmp_path / "door.wav", tmp_path) == "old door. creak"
