@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import subprocess
 import sys
 import threading
@@ -17,6 +16,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import noise, tone, write_wav
+
+from robustness.corpus import write_hostile
 
 from soundseek.indexer import index_paths, open_for_indexing
 from soundseek.library.scan import scan
@@ -28,44 +29,6 @@ GOOD = 4
 
 def _good(folder: Path) -> list[Path]:
     return [write_wav(folder / f"good_{i}.wav", tone(300.0 + 100 * i, 1.5) + noise(1.5, amp=0.02, seed=i)) for i in range(GOOD)]
-
-
-def _wav_header(rate: int, frames: int, channels: int = 1) -> bytes:
-    data = frames * channels * 2
-    return (b"RIFF" + struct.pack("<I", 36 + data) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, channels, rate,
-            rate * channels * 2, channels * 2, 16) + b"data" + struct.pack("<I", data))
-
-
-def _hostile(folder: Path) -> dict[str, str]:
-    """Write the hostile files; returns {file name: a phrase its failure reason must contain}."""
-    folder.mkdir(parents=True, exist_ok=True)
-    expect: dict[str, str] = {}
-    (folder / "one_hz.wav").write_bytes(_wav_header(1, 600) + bytes(1200))  # 1 Hz: a 16,000x upsampling
-    expect["one_hz.wav"] = "implausible sample rate 1 Hz"
-    (folder / "four_hours_at_1hz.wav").write_bytes(_wav_header(1, 14400) + os.urandom(28800))
-    expect["four_hours_at_1hz.wav"] = "implausible sample rate"
-    many = np.zeros((1600, 200), dtype=np.int16)
-    sf.write(str(folder / "two_hundred_channels.wav"), many, 16000, format="RF64")
-    expect["two_hundred_channels.wav"] = "implausible channel count 200"
-    (folder / "random.mp3").write_bytes(np.random.default_rng(0).bytes(20000))
-    expect["random.mp3"] = "not a readable audio file"
-    (folder / "picture.flac").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(2000))
-    expect["picture.flac"] = "not a readable audio file"
-    (folder / "empty.wav").write_bytes(b"")
-    expect["empty.wav"] = "empty file"
-    good = folder / "truncated_source.wav"
-    write_wav(good, tone(440.0, 2.0))
-    (folder / "truncated.flac").write_bytes(b"fLaC" + good.read_bytes()[4:60])
-    expect["truncated.flac"] = "not a readable audio file"
-    good.unlink()
-    sf.write(str(folder / "nan.wav"), np.full(16000, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
-    expect["nan.wav"] = "NaN or infinite"
-    sf.write(str(folder / "silent.wav"), np.zeros(16000, dtype=np.float32), 16000)
-    expect["silent.wav"] = "silent audio"
-    os.mkfifo(folder / "pipe.wav")
-    expect["pipe.wav"] = "not a regular file"
-    os.symlink(folder / "nowhere.wav", folder / "dangling.wav")
-    return expect
 
 
 @pytest.fixture
@@ -96,7 +59,7 @@ def deep_tree():  # type: ignore[no-untyped-def]
 def test_hostile_files_fail_one_by_one_and_the_good_ones_are_indexed(tmp_path):
     lib = tmp_path / "lib"
     good = _good(lib)
-    expect = _hostile(lib / "odd")
+    expect = write_hostile(lib / "odd")
     # formats that must work: 8/24/32-bit PCM, float, 96 kHz 6 channels, unicode names
     (lib / "ok").mkdir()
     sf.write(str(lib / "ok" / "pcm8.wav"), tone(500.0, 1.0), 16000, subtype="PCM_U8")

@@ -57,15 +57,23 @@ class Collection:
                 )
             return coll
         root.mkdir(parents=True, exist_ok=True)
-        coll = cls(root, connect(root / DB_NAME))
-        with coll.conn:
-            coll.conn.executescript(SCHEMA)
-            coll._set_meta("schema_version", SCHEMA_VERSION)
-            coll._set_meta("audio_encoder", audio_encoder)
-            coll._set_meta("audio_encoder_config", encoder_config)
-            coll._set_meta("generation", 0)
-            coll._set_meta("created", time.time())
-        return coll
+        # Built under another name and renamed into place: a process killed while creating it leaves
+        # no half-made collection behind (only a stray file the next attempt replaces).
+        draft = root / (DB_NAME + ".creating")
+        for leftover in (draft, Path(f"{draft}-wal"), Path(f"{draft}-shm")):
+            leftover.unlink(missing_ok=True)
+        building = cls(root, connect(draft))
+        building.conn.executescript(SCHEMA)
+        with building.conn:
+            building._set_meta("schema_version", SCHEMA_VERSION)
+            building._set_meta("audio_encoder", audio_encoder)
+            building._set_meta("audio_encoder_config", encoder_config)
+            building._set_meta("generation", 0)
+            building._set_meta("created", time.time())
+        building.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        building.close()
+        os.replace(draft, root / DB_NAME)
+        return cls.open(root)
 
     @classmethod
     def open(cls, root: Path | str) -> "Collection":
