@@ -10,7 +10,7 @@ import pytest
 from soundseek.encoders import build_audio_encoder
 from soundseek.encoders.ssl_net import ModelConfig
 from soundseek.ssl import evaluate
-from soundseek.ssl.train import TrainConfig, train
+from soundseek.ssl.train import LearnConfig, train
 
 
 def test_leave_source_out_by_hand() -> None:
@@ -29,7 +29,7 @@ def test_leave_source_out_by_hand() -> None:
 def test_esc50_subset_ssl_vs_mfcc(shared_dir: Path, tmp_path: Path) -> None:
     clips = evaluate.load_esc50(shared_dir / "data" / "esc50", folds=[1], per_class=2)
     assert len(clips.names) == 100 and len(set(clips.labels)) == 50
-    config = TrainConfig(steps=2, batch_size=8, num_threads=1, model=ModelConfig(dim=32))
+    config = LearnConfig(steps=2, batch_size=8, num_threads=1, model=ModelConfig(dim=32))
     train(clips.waveforms, tmp_path / "ssl", config, progress=False)
     reports = evaluate.baseline_reports(clips, {
         "mfcc": lambda: build_audio_encoder("mfcc"),

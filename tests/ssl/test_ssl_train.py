@@ -14,7 +14,7 @@ from soundseek.encoders import AudioEncoder, build_audio_encoder
 from soundseek.encoders.ssl_net import ModelConfig
 from soundseek.errors import ModelError
 from soundseek.ssl.train import (
-    TrainConfig,
+    LearnConfig,
     negative_mask,
     train,
     triplet_loss,
@@ -45,7 +45,7 @@ def recordings() -> list[np.ndarray]:
             tone(880.0, 2.0) + noise(2.0, seed=4, amp=0.05)]
 
 
-TINY = TrainConfig(steps=2, batch_size=6, checkpoint_every=1, num_threads=1, model=ModelConfig(dim=16, channels=(4, 8)))
+TINY = LearnConfig(steps=2, batch_size=6, checkpoint_every=1, num_threads=1, model=ModelConfig(dim=16, channels=(4, 8)))
 
 
 def test_tiny_training_run_writes_a_usable_encoder(tmp_path: Path) -> None:
@@ -65,15 +65,15 @@ def test_tiny_training_run_writes_a_usable_encoder(tmp_path: Path) -> None:
 
 
 def test_resume_continues_where_it_stopped(tmp_path: Path) -> None:
-    straight = train(recordings(), tmp_path / "a", TrainConfig(**{**TINY.__dict__, "steps": 3}), progress=False)
+    straight = train(recordings(), tmp_path / "a", LearnConfig(**{**TINY.__dict__, "steps": 3}), progress=False)
     train(recordings(), tmp_path / "b", TINY, progress=False)
-    resumed = train(recordings(), tmp_path / "b", TrainConfig(**{**TINY.__dict__, "steps": 3}), resume=True, progress=False)
+    resumed = train(recordings(), tmp_path / "b", LearnConfig(**{**TINY.__dict__, "steps": 3}), resume=True, progress=False)
     assert resumed.steps_done == 3
     assert resumed.final_loss == pytest.approx(straight.final_loss, rel=1e-4)
 
 
 def test_deformations_can_be_switched_off(tmp_path: Path) -> None:
-    cfg = TrainConfig(**{**TINY.__dict__, "steps": 1, "deformations": ("noise",)})
+    cfg = LearnConfig(**{**TINY.__dict__, "steps": 1, "deformations": ("noise",)})
     assert train(recordings(), tmp_path / "n", cfg, progress=False).steps_done == 1
 
 
@@ -98,7 +98,7 @@ def test_learn_command_trains_from_a_folder(tmp_path: Path) -> None:
 
 def test_encoder_config_records_an_absolute_model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from soundseek.encoders import encoder_config_dict
-    train(recordings(), tmp_path / "m", TrainConfig(**{**TINY.__dict__, "steps": 1}), progress=False)
+    train(recordings(), tmp_path / "m", LearnConfig(**{**TINY.__dict__, "steps": 1}), progress=False)
     monkeypatch.chdir(tmp_path)
     encoder = build_audio_encoder("ssl", {"model_dir": "m"})
     assert encoder_config_dict(encoder)["model_dir"] == str((tmp_path / "m").resolve())

@@ -43,7 +43,7 @@ def _source_paths(args: argparse.Namespace) -> list[Path]:
 
 def cmd_learn(args: argparse.Namespace) -> int:
     from soundseek.encoders.ssl_net import ModelConfig
-    from soundseek.ssl.train import TrainConfig, load_recordings, train
+    from soundseek.ssl.train import LearnConfig, load_recordings, train
     from soundseek.ssl.triplets import DEFORMATIONS
 
     kept = tuple(d for d in DEFORMATIONS if not getattr(args, f"no_{d}"))
@@ -56,7 +56,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
         print(f"skipped {problem}", file=sys.stderr)
     if not waves:
         raise SoundseekError("no readable recordings to learn from")
-    config = TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed, deformations=kept,
+    config = LearnConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed, deformations=kept,
                          num_threads=args.threads, model=ModelConfig(dim=args.dim))
     if not args.quiet:
         print(f"learning from {len(waves)} recordings ({sum(map(len, waves)) / 16000 / 60:.1f} min), "

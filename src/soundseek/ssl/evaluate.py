@@ -81,8 +81,8 @@ def leave_source_out_report(vectors: np.ndarray, labels: Sequence[str], sources:
 def train_ssl(clips: ClipSet, model_dir: Path, *, steps: int, deformations: tuple[str, ...],
               seed: int = 0, progress: bool = True) -> Path:
     """Train the SSL encoder on the clips' audio only (no labels). Returns: the model directory."""
-    from soundseek.ssl.train import TrainConfig, train
-    config = TrainConfig(steps=steps, deformations=tuple(deformations), seed=seed)
+    from soundseek.ssl.train import LearnConfig, train
+    config = LearnConfig(steps=steps, deformations=tuple(deformations), seed=seed)
     train(clips.waveforms, model_dir, config, resume=True, progress=progress)
     return model_dir
 

@@ -9,7 +9,7 @@ max(0, d(a, p) - d(a, n) + margin), d = squared Euclidean distance of unit vecto
 The batch of step t is drawn from a generator seeded with (seed, t), so a resumed run sees exactly the
 batches an uninterrupted run would. A model directory holds:
 
-    config.json        {"model": ModelConfig, "train": TrainConfig, "steps_done": int}
+    config.json        {"model": ModelConfig, "train": LearnConfig, "steps_done": int}
     model.safetensors  the network's weights (what the encoder loads)
     checkpoint.pt      weights + optimizer state + step, for --resume (removed by nothing; small)
 """
@@ -32,8 +32,8 @@ from soundseek.vindex.base import atomic_write_bytes
 
 
 @dataclass
-class TrainConfig:
-    """How to train (saved in config.json beside the weights)."""
+class LearnConfig:
+    """How `soundseek learn` trains the self-supervised encoder (saved in config.json beside the weights)."""
 
     steps: int = 400
     batch_size: int = 64
@@ -83,10 +83,10 @@ def to_patches(batch: PairBatch) -> tuple[torch.Tensor, torch.Tensor]:
     return patch_batch(batch.anchors), patch_batch(batch.positives)
 
 
-def train(recordings: list[np.ndarray], model_dir: Path, config: TrainConfig | None = None, *,
+def train(recordings: list[np.ndarray], model_dir: Path, config: LearnConfig | None = None, *,
           resume: bool = False, progress: bool = True) -> TrainResult:
     """Train on unlabelled recordings (16 kHz mono) and write the model directory."""
-    config = config or TrainConfig()
+    config = config or LearnConfig()
     torch.set_num_threads(config.num_threads)
     model_dir = Path(model_dir)
     torch.manual_seed(config.seed)
@@ -108,7 +108,7 @@ def train(recordings: list[np.ndarray], model_dir: Path, config: TrainConfig | N
 
 
 def train_step(model: PatchEncoder, optimizer: torch.optim.Optimizer, sampler: PairSampler,
-               config: TrainConfig, step: int) -> tuple[float, float]:
+               config: LearnConfig, step: int) -> tuple[float, float]:
     """One optimisation step on the batch of `step`. Returns: loss, share of active triplets."""
     rng = np.random.default_rng([config.seed, step])
     batch = sampler.batch(config.batch_size, rng)
@@ -127,14 +127,14 @@ def _progress(enabled: bool, total: int, initial: int):  # type: ignore[no-untyp
     return tqdm(total=total, initial=initial, disable=not enabled, desc="learn", unit="step")
 
 
-def config_dict(config: TrainConfig, steps_done: int) -> dict:
+def config_dict(config: LearnConfig, steps_done: int) -> dict:
     train = asdict(config)
     model = train.pop("model")
     return {"model": model, "train": train, "steps_done": steps_done}
 
 
 def save_checkpoint(model_dir: Path, model: PatchEncoder, optimizer: torch.optim.Optimizer, step: int,
-                    config: TrainConfig) -> None:
+                    config: LearnConfig) -> None:
     """Write weights (safetensors), config.json and checkpoint.pt, each atomically."""
     import io
 
@@ -160,7 +160,7 @@ def load_checkpoint(model_dir: Path, model: PatchEncoder, optimizer: torch.optim
     return int(state["step"])
 
 
-def with_deformations(config: TrainConfig, deformations: tuple[str, ...]) -> TrainConfig:
+def with_deformations(config: LearnConfig, deformations: tuple[str, ...]) -> LearnConfig:
     return dataclasses.replace(config, deformations=tuple(deformations))
 
 
