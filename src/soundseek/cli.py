@@ -13,18 +13,26 @@ from soundseek.errors import SoundseekError
 COMMAND_MODULES = ("core", "serve", "learn", "joint")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; `command` (the subcommand about to run, when known) lets the joint-space commands
+    skip options whose defaults need torch when another command runs."""
     parser = argparse.ArgumentParser(
         prog="soundseek", description="Find sounds by words or by example, in your own recordings."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        importlib.import_module(f"soundseek.commands.{name}").register(sub)
+        module = importlib.import_module(f"soundseek.commands.{name}")
+        if name == "joint":
+            module.register(sub, training_options=command is None or command in module.COMMANDS)
+        else:
+            module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except SoundseekError as exc:

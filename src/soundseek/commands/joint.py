@@ -11,16 +11,24 @@ from soundseek.commands.core import parse_settings
 from soundseek.errors import QueryError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+#: The subcommands of this module; their training options need torch (imported only when one of them runs).
+COMMANDS = ("train", "evaluate", "experiments")
+
+
+def register(sub: argparse._SubParsersAction, *, training_options: bool = True) -> None:
+    """Add train, evaluate and experiments; without `training_options` (another command runs), the
+    options that need torch to list their defaults are left out, so other commands start faster."""
     p = sub.add_parser("train", help="train a joint audio-text space on labelled sounds")
     _data_args(p)
-    _train_args(p)
+    if training_options:
+        _train_args(p)
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="kNN MAP@3 (the paper's Table 2) and search metrics, by cross-validation")
     _data_args(p)
-    _train_args(p)
+    if training_options:
+        _train_args(p)
     p.add_argument("--model", type=Path, help="score this trained model on --test-folds instead of cross-validating")
     p.add_argument("--test-folds", default=None, help="folds to hold out, e.g. 1,2 (default: each fold in turn)")
     p.add_argument("--clotho", type=Path, help="Clotho folder (captions.csv + audio/) for caption R@1/5/10")

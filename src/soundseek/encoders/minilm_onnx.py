@@ -1,0 +1,129 @@
+"""all-MiniLM-L6-v2 through ONNX Runtime: the same vectors as sentence-transformers, without torch.
+
+A text query used to cost ~20 ms of torch time plus 3-7 s of importing torch and sentence-transformers
+in every fresh process (a one-off `soundseek search`). The transformer is exported once, from the
+installed model, to an ONNX graph cached under `$SOUNDSEEK_MODELS/cache/` (a file computed from what
+is installed, not a download); later processes load it in ~0.5 s and embed a query in ~7 ms on one
+thread. Tokenization (the model's own `tokenizer.json`), mean pooling over the attention mask and L2
+normalization are those of the sentence-transformers pipeline: the vectors agree to ~1e-7.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from soundseek.encoders.base import l2_normalize
+
+#: sentence-transformers' max_seq_length for all-MiniLM-L6-v2.
+MAX_TOKENS = 256
+GRAPH = "model.onnx"
+
+
+def cache_dir(model_path: Path) -> Path:
+    """Where the export of the model at `model_path` lives (keyed by its weights' size and head)."""
+    from soundseek.encoders.models import models_dir
+
+    weights = model_path / "model.safetensors"
+    key = hashlib.sha256(f"{weights.stat().st_size}".encode() + weights.open("rb").read(1 << 16)).hexdigest()[:16]
+    return models_dir() / "cache" / f"minilm-onnx-{key}"
+
+
+class OnnxMiniLM:
+    """Runs the exported graph (see module doc). `threads`: ONNX Runtime intra-op threads."""
+
+    def __init__(self, folder: Path, model_path: Path, *, threads: int = 1) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding()
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """(len(texts), 384) float32, L2-normalized."""
+        out = [self._batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, 384), dtype=np.float32)
+
+    def _batch(self, texts: list[str]) -> np.ndarray:
+        encoded = self._tokenizer.encode_batch(texts)
+        ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
+        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                          "token_type_ids": np.zeros_like(ids)})[0]
+        pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return l2_normalize(pooled.astype(np.float32))
+
+
+def export(model_path: Path, folder: Path) -> None:
+    """Export the transformer of the sentence-transformers model at `model_path` into `folder`
+    (written to a temporary folder and renamed into place: a killed export leaves nothing half-made)."""
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    model = LastHidden(AutoModel.from_pretrained(str(model_path), local_files_only=True).eval())
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    sample = torch.ones((1, 8), dtype=torch.long)
+    axes = {0: "batch", 1: "tokens"}
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".export-"))
+    try:
+        with warnings.catch_warnings():  # the exporter's tracer warnings are about the model's code, not ours
+            warnings.simplefilter("ignore")
+            _export_graph(model, sample, axes, tmp / GRAPH)
+        os.replace(tmp, folder)
+    except OSError:
+        if not (folder / GRAPH).is_file():  # not "another process exported it meanwhile"
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _export_graph(model, sample, axes: dict, out: Path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    torch.onnx.export(model, (sample, sample, torch.zeros_like(sample)), str(out),
+                      input_names=["input_ids", "attention_mask", "token_type_ids"],
+                      output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                      dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
+                                    "last_hidden_state": axes})
+
+
+def load_or_export(model_path: Path) -> OnnxMiniLM | None:
+    """The ONNX runner for `model_path`, exporting it first when needed; None when ONNX Runtime is
+    missing or the export cannot be made (the caller then uses sentence-transformers)."""
+    try:
+        import onnxruntime  # noqa: F401
+        import tokenizers  # noqa: F401
+
+        folder = cache_dir(model_path)
+        if not (folder / GRAPH).is_file():
+            print("soundseek: preparing the fast text encoder (once, about 10 s)", file=sys.stderr)
+            export(model_path, folder)
+        return OnnxMiniLM(folder, model_path)
+    except Exception as exc:  # noqa: BLE001 - any failure here only costs speed
+        print(f"soundseek: note: the fast text encoder is unavailable ({type(exc).__name__}: {exc}); "
+              "using sentence-transformers", file=sys.stderr)
+        return None
