@@ -73,3 +73,17 @@ def test_a_long_recording_returns_its_other_moments_and_its_query_span_only_is_e
     assert hits[0].path.endswith("field.wav") and 37.5 <= hits[0].start <= 40.0
     assert all(m.end <= 10.0 or m.start >= 12.0 for m in hits[0].moments)
     assert len(hits) == 4  # deep enough for four distinct files although most segments are the recording's
+
+
+def test_the_table_lists_a_recording_s_other_moments_under_its_hit():
+    from soundseek.commands.output import hits_table
+    from soundseek.search.engine import Hit
+
+    hit = Hit("/lib/field.wav", 61.0, 62.5, 2.0, ["Dog"], "", 1, 7, 3600.0,
+              moments=[Moment(61.0, 62.5, 2.0), Moment(1810.2, 1811.0, 1.5)])
+    short = Hit("/lib/bark.wav", 0.0, 1.0, 1.0, ["Dog"], "", 2, 9, 1.0, moments=[Moment(0.0, 1.0, 1.0)])
+    lines = hits_table([hit, short]).splitlines()
+    assert len(lines) == 4  # header, the hit, its other moment, the short clip
+    assert "1:01.0-1:02.5" in lines[1] and "field.wav" in lines[1]
+    assert "30:10.2-30:11.0" in lines[2] and "also" in lines[2] and "field.wav" not in lines[2]
+    assert "bark.wav" in lines[3]

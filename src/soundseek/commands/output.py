@@ -1,9 +1,12 @@
 """Human-readable tables and the JSON output of the CLI.
 
 JSON hit schema (stable): a list of objects with `path` (str), `start` and `end` (seconds of the best
-segment), `score` (float, higher is better, comparable only within one query), `tags` (list of AudioSet
-tag names of that segment), `text` (the sound's own words), `sound_id`, `segment_id`, `duration`, and for
-text queries `relevance` (calibrated probability in [0, 1] that the hit is relevant).
+moment), `score` (float, higher is better, comparable only within one query), `tags` (list of AudioSet
+tag names of that segment), `text` (the sound's own words), `sound_id`, `segment_id`, `duration`,
+`moments` (the file's matching moments, best first: objects with `start`, `end`, `score`), and for text
+queries `relevance` (calibrated probability in [0, 1] that the hit is relevant).
+
+The table shows a long recording's other moments on lines of their own under its hit ("also").
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ def hits_table(hits: Sequence[Hit]) -> str:
         tags = ", ".join(hit.tags[:3])
         value = f"{hit.relevance:9.2f}" if hit.relevance is not None else f"{hit.score:9.3f}"
         rows.append((f"{rank:>2}", value, where, _shorten(hit.path, 60), tags))
+        for moment in hit.moments[1:]:
+            rows.append(("", "", f"{_clock(moment.start)}-{_clock(moment.end)}", "  also", ""))
     header = ("#", "relevance" if hits[0].relevance is not None else "    score", "segment", "file", "tags")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header[:4], widths)) + "  " + header[4]]
