@@ -147,7 +147,7 @@ def print_index_report(report, root: Path, *, quiet: bool = False) -> None:  # t
     speed = report.audio_seconds / report.wall_seconds if report.wall_seconds else 0.0
     print(f"collection: {root}")
     print(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-          f"removed {report.removed}, failed {len(report.failed)}  "
+          f"removed {report.removed}, moved {report.moved}, failed {len(report.failed)}  "
           f"({report.audio_seconds:.0f} s of audio in {report.wall_seconds:.1f} s, {speed:.0f}x real time)")
     for path, reason in report.failed:
         print(f"  skipped {path}: {reason}")
