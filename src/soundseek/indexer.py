@@ -22,7 +22,7 @@ from tqdm import tqdm
 from soundseek.audio import DEFAULT_MAX_DURATION, AudioInfo
 from soundseek.audio.decode import stream_file
 from soundseek.audio.fingerprint import AudioHasher, file_sha256
-from soundseek.audio.segments import cut_spans
+from soundseek.audio.segments import Span, cut_spans
 from soundseek.encoders import AudioEncoder, build_audio_encoder, encoder_config_dict
 from soundseek.encoders.base import SegmentEmbeddings, StreamingEncoder
 from soundseek.encoders.models import is_installed
@@ -203,20 +203,28 @@ def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report:
             coll.delete_paths([path])
         coll.record_failure(shown, reason, size=item.size, mtime_ns=item.mtime_ns)
         return
+    record = SoundRecord(0, path, item.size, item.mtime_ns, duration, info.sample_rate, info.channels, info.format, text)
+    store_sound(coll, record, audio_hash, spans, emb, space=encoder.name, class_names=class_names)
+    report.audio_seconds += duration
+    if was_known:
+        report.updated += 1
+    else:
+        report.added += 1
+
+
+def store_sound(coll: Collection, record: SoundRecord, audio_hash: str, spans: list[Span],
+                emb: SegmentEmbeddings, *, space: str, class_names: list[str] | None) -> int:
+    """Commit one embedded file (its segments, tags, frame evidence) and its fingerprints (`audio_hash`:
+    `audio.fingerprint.audio_sha256` of its decoded samples). Returns its id."""
     segments = [
         NewSegment(s.start, s.end, emb.vectors[i],
                    None if emb.class_scores is None else emb.class_scores[i],
                    top_tags(emb.class_scores[i], class_names) if emb.class_scores is not None and class_names else [])
         for i, s in enumerate(spans)
     ]
-    record = SoundRecord(0, path, item.size, item.mtime_ns, duration, info.sample_rate, info.channels, info.format, text)
-    sound_id = coll.put_sound(record, segments, space=encoder.name, frames=emb.frames)
-    set_fingerprint(coll, sound_id, file_sha256(item.path), audio_hash)
-    report.audio_seconds += duration
-    if was_known:
-        report.updated += 1
-    else:
-        report.added += 1
+    sound_id = coll.put_sound(record, segments, space=space, frames=emb.frames)
+    set_fingerprint(coll, sound_id, file_sha256(record.path), audio_hash)
+    return sound_id
 
 
 def _encode_file(path: Path, encoder: AudioEncoder, max_duration: float) -> tuple[AudioInfo, SegmentEmbeddings, list, float, str]:

@@ -149,6 +149,10 @@ class Watcher:
             return None
         for path in gone:
             self.pending.gone.pop(path)
+        with self.coll.writer_lock(wait=True):  # one writer at a time (a `soundseek index` beside us)
+            return self._apply(ready, gone)
+
+    def _apply(self, ready: list[FoundFile], gone: list[str]) -> IndexReport:
         report = IndexReport()
         known = self.coll.sound_signatures()
         missing = {p: known[p] for p in gone if p in known and not os.path.exists(p)}

@@ -228,3 +228,14 @@ def duplicates_of(coll: Collection, sound_ids: list[int]) -> dict[int, tuple[str
         if others:
             out[int(sid)] = (row[1], others)
     return out
+
+
+def set_source_kind(coll: Collection, source: str, kind: str) -> None:
+    """What a source turned out to be once read ('feed', 'page', 'audio', 'video')."""
+    with coll.conn:
+        coll.conn.execute("UPDATE crawl_sources SET kind = ? WHERE source = ?", (kind, source))
+
+
+def count_queued(coll: Collection, source: str, kind: str) -> int:
+    row = coll.conn.execute("SELECT COUNT(*) FROM crawl_queue WHERE source = ? AND kind = ?", (source, kind)).fetchone()
+    return int(row[0])
