@@ -24,6 +24,8 @@ N_BANDS = 24
 F_LOW, F_HIGH = 80.0, 4000.0
 #: Dynamic range kept below a recording's loudest band energy (dB): quieter is floored (noise, dither).
 FLOOR_DB = 60.0
+#: A frame whose loudest band is this far below the recording's loudest is silence (zeroed).
+ACTIVE_DB = 40.0
 
 
 def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
@@ -87,8 +89,11 @@ def band_fingerprint(waveform: np.ndarray, sr: int) -> BandFingerprint:
     energy = spec @ _band_matrix(sr, n_fft)
     db = 10.0 * np.log10(energy + 1e-12)
     db = np.maximum(db, db.max() - FLOOR_DB)
-    std = db.std(axis=0)
-    bands = (db - db.mean(axis=0)) / np.where(std > 1e-6, std, 1.0)
+    active = db.max(axis=1) >= db.max() - ACTIVE_DB
+    ref = db[active] if active.sum() > 1 else db
+    std = ref.std(axis=0)
+    bands = (db - ref.mean(axis=0)) / np.where(std > 1e-6, std, 1.0)
+    bands[~active] = 0.0  # silence (padding, pauses) carries no identity: two silences must not match
     return BandFingerprint(bands.astype(np.float32))
 
 
@@ -106,11 +111,12 @@ def _band_matrix(sr: int, n_fft: int) -> np.ndarray:
 
 
 def match_fingerprints(a: BandFingerprint, b: BandFingerprint, *, min_overlap: float = 0.7) -> float:
-    """How well `a` and `b` agree at their best time offset: the mean product of their standardized band
-    energies over the frames they share (a Pearson-like correlation in [-1, 1]). Offsets where they share
-    less than `min_overlap` of the shorter one (and at least 1 s) are not considered; -1 when none is.
+    """How well `a` and `b` agree at their best time offset: the cosine of their standardized band
+    energies over the frames they share (in [-1, 1]; silent frames are zero and count for nothing).
+    Offsets where they share less than `min_overlap` of the shorter one (and at least 1 s) are not
+    considered; -1 when none is.
 
-    Computed for every offset at once with FFT cross-correlation, band by band.
+    Computed for every offset at once with FFT cross-correlation, band by band, and cumulative energies.
     """
     x, y = a.bands, b.bands
     n, m = len(x), len(y)
@@ -123,8 +129,13 @@ def match_fingerprints(a: BandFingerprint, b: BandFingerprint, *, min_overlap: f
     xcorr = np.fft.irfft(fx * np.conj(fy), size, axis=0).sum(axis=1)  # lag L: sum_t x[t + L] . y[t]
     lags = np.concatenate([np.arange(0, n), np.arange(-(m - 1), 0)])
     values = np.concatenate([xcorr[:n], xcorr[size - (m - 1):]]) if m > 1 else xcorr[:n]
-    overlap = np.minimum(n, lags + m) - np.maximum(0, lags)
-    ok = overlap >= need
+    lo_x, hi_x = np.maximum(0, lags), np.minimum(n, lags + m)
+    overlap = hi_x - lo_x
+    cx = np.concatenate([[0.0], np.cumsum((x.astype(np.float64) ** 2).sum(axis=1))])
+    cy = np.concatenate([[0.0], np.cumsum((y.astype(np.float64) ** 2).sum(axis=1))])
+    ex = cx[hi_x] - cx[lo_x]
+    ey = cy[hi_x - lags] - cy[lo_x - lags]
+    ok = (overlap >= need) & (ex > 0) & (ey > 0)
     if not ok.any():
         return -1.0
-    return float(np.max(values[ok] / (overlap[ok] * N_BANDS)))
+    return float(np.max(values[ok] / np.sqrt(ex[ok] * ey[ok])))
