@@ -7,7 +7,7 @@ For each data set, `--per-set` originals are drawn (seeded; ESC-50: one clip per
 the test set, from fold 1 for the dev set; sfx-dev: files of distinct first tokens) and each gets 7 copies:
 WAV re-encoding of the same samples (exact), MP3 at high and low quality, Ogg Vorbis at low quality,
 trimmed (0.5 s off the start, 0.3 s off the end), 10 dB quieter, and resampled to 8 kHz (stored at 8 kHz).
-Distractors: as many other clips of the same classes (ESC-50: same category, another source recording;
+Distractors: as many other clips of the same classes (ESC-50: same category, another source recording, any fold;
 sfx-dev: same first token), which are NOT duplicates. Everything is indexed into a fresh collection.
 
 Pairwise metrics: a pair of files is a true duplicate when both come from one original. Predicted pairs
@@ -64,13 +64,12 @@ def esc50_items(root: Path, folds: set[int], n: int, rng: np.random.Generator) -
     rows = list(csv.DictReader(open(root / "meta" / "esc50.csv")))
     by_cat: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
-        if int(r["fold"]) in folds:
-            by_cat[r["category"]].append(r)
+        by_cat[r["category"]].append(r)
     originals, distractors = [], []
     for cat in sorted(by_cat)[:n]:
-        items = by_cat[cat]
+        items = [r for r in by_cat[cat] if int(r["fold"]) in folds]
         pick = items[int(rng.integers(len(items)))]
-        others = [r for r in items if r["src_file"] != pick["src_file"]]
+        others = [r for r in by_cat[cat] if r["src_file"] != pick["src_file"]]  # any fold: another recording
         originals.append(root / "audio" / pick["filename"])
         distractors.append(root / "audio" / others[int(rng.integers(len(others)))]["filename"])
     return originals, distractors
