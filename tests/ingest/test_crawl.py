@@ -123,3 +123,21 @@ def test_kill_9_then_restart_fetches_nothing_twice_and_loses_nothing(site, tmp_p
     assert {r["url"].rsplit("/", 1)[-1]: r["state"] for r in queue_rows(coll) if r["kind"] == "audio"} == {
         "dog.wav": "done", "bell.ogg": "done", "slow.wav": "done"}
     assert coll.counts()["sounds"] == 3
+
+
+def test_ytdl_source_downloads_one_audio_with_its_page(site, tmp_path):
+    pytest.importorskip("yt_dlp", reason="the 'video' extra is not installed")
+    from soundseek.search.engine import Hit, annotate_ingest
+
+    crawler = _crawler(tmp_path / "coll")
+    report = crawler.run_round([f"ytdl:{site.base}/page.html"])
+    assert report.added == 1 and site.hits["/audio/bell.ogg"] == 1  # yt-dlp's generic extractor: the first <audio>
+    [row] = queue_rows(crawler.coll)
+    assert (row["kind"], row["state"]) == ("video", "done")
+    sound = crawler.coll.sounds()[0]
+    assert Path(sound.path).resolve().is_relative_to((tmp_path / "coll" / "crawl" / "cache").resolve())
+    hit = Hit(sound.path, 0.0, 1.0, 1.0, sound_id=sound.id)
+    annotate_ingest(crawler.coll, [hit])
+    assert hit.to_dict()["source"]["page"] == f"{site.base}/page.html"
+    assert hit.to_dict()["source"]["source"] == f"ytdl:{site.base}/page.html"
+    crawler.close()
