@@ -113,14 +113,14 @@ def _band_matrix(sr: int, n_fft: int) -> np.ndarray:
 def match_fingerprints(a: BandFingerprint, b: BandFingerprint, *, min_overlap: float = 0.7) -> float:
     """How well `a` and `b` agree at their best time offset: the cosine of their standardized band
     energies over the frames they share (in [-1, 1]; silent frames are zero and count for nothing).
-    Offsets where they share less than `min_overlap` of the shorter one (and at least 1 s, or all of a
-    sound shorter than 1 s) are not considered; -1 when none is.
+    Offsets where they share less than `min_overlap` of the shorter one (and at least 1 s) are not
+    considered; -1 when none is.
 
     Computed for every offset at once with FFT cross-correlation, band by band, and cumulative energies.
     """
     x, y = a.bands, b.bands
     n, m = len(x), len(y)
-    need = max(min_overlap * min(n, m), min(FRAME_RATE, min(n, m)))  # 1 s, or all of a shorter sound
+    need = max(min_overlap * min(n, m), FRAME_RATE)
     if min(n, m) < need:
         return -1.0
     size = 1 << int(np.ceil(np.log2(n + m)))
