@@ -10,7 +10,7 @@ from soundseek.errors import SoundseekError
 
 #: Modules under soundseek.commands; each has `register(subparsers)` adding its subcommands, every
 #: subcommand setting `func` (a function taking the parsed args and returning an exit code).
-COMMAND_MODULES = ("core", "serve", "learn", "joint")
+COMMAND_MODULES = ("core", "serve", "learn", "joint", "ingest")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

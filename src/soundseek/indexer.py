@@ -21,7 +21,8 @@ from tqdm import tqdm
 
 from soundseek.audio import DEFAULT_MAX_DURATION, AudioInfo
 from soundseek.audio.decode import stream_file
-from soundseek.audio.segments import cut_spans
+from soundseek.audio.fingerprint import AudioHasher, file_sha256
+from soundseek.audio.segments import Span, cut_spans
 from soundseek.encoders import AudioEncoder, build_audio_encoder, encoder_config_dict
 from soundseek.encoders.base import SegmentEmbeddings, StreamingEncoder
 from soundseek.encoders.models import is_installed
@@ -29,6 +30,7 @@ from soundseek.errors import AudioError, SoundseekError
 from soundseek.library.scan import FoundFile, scan
 from soundseek.library.textmeta import sound_text
 from soundseek.store import Collection, NewSegment, SoundRecord
+from soundseek.store.ingest import set_fingerprint
 
 #: Tags kept per segment: the top classes by score, those at or above TAG_MIN_SCORE (at least one).
 TAGS_PER_SEGMENT = 5
@@ -48,6 +50,7 @@ class IndexReport:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    moved: int = 0
     audio_seconds: float = 0.0
     wall_seconds: float = 0.0
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -131,18 +134,57 @@ def _index_locked(coll: Collection, roots: list[Path], encoder: AudioEncoder, *,
     known = coll.sound_signatures()
     todo = [f for f in found if known.get(str(f.path)) != (f.size, f.mtime_ns)]
     report.unchanged = len(found) - len(todo)
+    todo = adopt_moves(coll, todo, missing_under(roots, found, known), report, metadata, known)
     unreadable = [Path(f) for f, _ in report.unreadable_folders]
-    report.removed = _forget_missing(coll, roots, found, known, keep_under=unreadable)
+    report.removed = _forget_missing(coll, roots, found, coll.sound_signatures(), keep_under=unreadable)
     for path, why in report.unreadable_folders + skipped:  # shown by `soundseek info` with the failures
         coll.record_failure(path, why, size=None, mtime_ns=None)
     report.failed += skipped
+    index_found(coll, todo, encoder, report, metadata=metadata, max_duration=max_duration, quiet=quiet, known=known,
+                outside_links=outside_links)
+    report.wall_seconds = time.perf_counter() - started
+    return report
+
+
+def index_found(coll: Collection, todo: list[FoundFile], encoder: AudioEncoder, report: IndexReport, *,
+                metadata: dict[str, str] | None = None, max_duration: float = DEFAULT_MAX_DURATION,
+                quiet: bool = False, known: dict | None = None, outside_links: bool = False) -> None:
+    """Decode, embed and commit these files (new or changed), one transaction each, into `report`."""
+    known = coll.sound_signatures() if known is None else known
     names = encoder.class_names
     bar = tqdm(todo, desc="indexing", unit="file", disable=quiet or not todo, file=sys.stderr)
     for item in bar:
         _index_one(coll, item, encoder, report, metadata=metadata, max_duration=max_duration,
                    was_known=str(item.path) in known, class_names=names, outside_links=outside_links)
-    report.wall_seconds = time.perf_counter() - started
-    return report
+
+
+def missing_under(roots: list[Path], found: list[FoundFile], known: dict) -> dict[str, tuple[int, int]]:
+    """Indexed files under `roots` that are no longer there: path -> (size, mtime_ns)."""
+    present = {str(f.path) for f in found}
+    prefixes = [str(r).rstrip("/") + "/" for r in roots]
+    return {p: sig for p, sig in known.items()
+            if p not in present and any(p == r[:-1] or p.startswith(r) for r in prefixes)}
+
+
+def adopt_moves(coll: Collection, todo: list[FoundFile], missing: dict[str, tuple[int, int]],
+                report: IndexReport, metadata: dict[str, str] | None, known: dict) -> list[FoundFile]:
+    """A new file with the bytes of a vanished indexed file is that file moved: its path is updated,
+    nothing is re-embedded. Returns the files still to index."""
+    from soundseek.store.ingest import move_sound, sounds_with_file_hash
+
+    sizes = {sig[0] for sig in missing.values()}
+    rest = []
+    for item in todo:
+        old = None
+        if item.size in sizes and str(item.path) not in known:
+            old = next((p for _, p in sounds_with_file_hash(coll, file_sha256(item.path)) if p in missing), None)
+        if old is not None and move_sound(coll, old, str(item.path), size=item.size, mtime_ns=item.mtime_ns,
+                                          text=sound_text(item.path, item.root, metadata)):
+            missing.pop(old)
+            report.moved += 1
+        else:
+            rest.append(item)
+    return rest
 
 
 def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report: IndexReport, *,
@@ -151,7 +193,7 @@ def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report:
     path = str(item.path)
     try:
         _check_name(path)
-        info, emb, spans, duration = _encode_file(item.path, encoder, max_duration)
+        info, emb, spans, duration, audio_hash = _encode_file(item.path, encoder, max_duration)
         text = sound_text(item.path, item.root, metadata, outside_links=outside_links)
     except (AudioError, UnicodeError, RecursionError, MemoryError, OSError, ValueError) as exc:
         reason = str(exc) if isinstance(exc, AudioError) else _unexpected(exc)
@@ -161,14 +203,8 @@ def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report:
             coll.delete_paths([path])
         coll.record_failure(shown, reason, size=item.size, mtime_ns=item.mtime_ns)
         return
-    segments = [
-        NewSegment(s.start, s.end, emb.vectors[i],
-                   None if emb.class_scores is None else emb.class_scores[i],
-                   top_tags(emb.class_scores[i], class_names) if emb.class_scores is not None and class_names else [])
-        for i, s in enumerate(spans)
-    ]
     record = SoundRecord(0, path, item.size, item.mtime_ns, duration, info.sample_rate, info.channels, info.format, text)
-    coll.put_sound(record, segments, space=encoder.name, frames=emb.frames)
+    store_sound(coll, record, audio_hash, spans, emb, space=encoder.name, class_names=class_names)
     report.audio_seconds += duration
     if was_known:
         report.updated += 1
@@ -176,16 +212,34 @@ def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report:
         report.added += 1
 
 
-def _encode_file(path: Path, encoder: AudioEncoder, max_duration: float) -> tuple[AudioInfo, SegmentEmbeddings, list, float]:
-    """Decode and embed one file; a long one streams through an encoder that can take blocks."""
+def store_sound(coll: Collection, record: SoundRecord, audio_hash: str, spans: list[Span],
+                emb: SegmentEmbeddings, *, space: str, class_names: list[str] | None) -> int:
+    """Commit one embedded file (its segments, tags, frame evidence) and its fingerprints (`audio_hash`:
+    `audio.fingerprint.audio_sha256` of its decoded samples). Returns its id."""
+    segments = [
+        NewSegment(s.start, s.end, emb.vectors[i],
+                   None if emb.class_scores is None else emb.class_scores[i],
+                   top_tags(emb.class_scores[i], class_names) if emb.class_scores is not None and class_names else [])
+        for i, s in enumerate(spans)
+    ]
+    sound_id = coll.put_sound(record, segments, space=space, frames=emb.frames)
+    set_fingerprint(coll, sound_id, file_sha256(record.path), audio_hash)
+    return sound_id
+
+
+def _encode_file(path: Path, encoder: AudioEncoder, max_duration: float) -> tuple[AudioInfo, SegmentEmbeddings, list, float, str]:
+    """Decode and embed one file; a long one streams through an encoder that can take blocks.
+    Also returns the SHA-256 of the decoded audio (see audio.fingerprint), hashed as the blocks pass."""
     info, blocks = stream_file(path, sr=encoder.sample_rate, max_duration=max_duration)
+    hasher = AudioHasher()
+    blocks = hasher.through(blocks)
     if isinstance(encoder, StreamingEncoder):
         emb, spans, duration = encoder.encode_stream(blocks, cut_spans)
-        return info, emb, list(spans), duration
+        return info, emb, list(spans), duration, hasher.hexdigest()
     waveform = np.concatenate(list(blocks))
     duration = len(waveform) / encoder.sample_rate
     spans = cut_spans(duration)
-    return info, encoder.encode_segments(waveform, spans), spans, duration
+    return info, encoder.encode_segments(waveform, spans), spans, duration, hasher.hexdigest()
 
 
 def _check_name(path: str) -> None:

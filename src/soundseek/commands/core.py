@@ -147,7 +147,7 @@ def print_index_report(report, root: Path, *, quiet: bool = False) -> None:  # t
     speed = report.audio_seconds / report.wall_seconds if report.wall_seconds else 0.0
     print(f"collection: {root}")
     print(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-          f"removed {report.removed}, failed {len(report.failed)}  "
+          f"removed {report.removed}, moved {report.moved}, failed {len(report.failed)}  "
           f"({report.audio_seconds:.0f} s of audio in {report.wall_seconds:.1f} s, {speed:.0f}x real time)")
     for path, reason in report.failed:
         print(f"  skipped {path}: {reason}")
@@ -200,6 +200,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from soundseek.commands.ingest_status import crawl_status, print_crawl_status
     from soundseek.store import Collection
 
     root = resolve_collection(args.collection)
@@ -207,7 +208,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     info = {"collection": str(root), "audio_encoder": coll.audio_encoder, **coll.counts(),
             "spaces": coll.spaces(), "roots": [str(r) for r in coll.roots()],
             "joint_model": coll.meta("joint_model"), "library_model": coll.meta("library_model"),
-            "failures": [{"path": p, "reason": r} for p, r in coll.failures()]}
+            "failures": [{"path": p, "reason": r} for p, r in coll.failures()],
+            "crawl_sources": crawl_status(coll)}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -217,6 +219,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if info["joint_model"]:
         print(f"joint model: {info['joint_model']}")
     print(f"library model: {_library_line(info['library_model'])}")
+    print_crawl_status(info["crawl_sources"])
     print(f"unreadable files: {len(info['failures'])}")
     for item in info["failures"]:
         print(f"  {item['path']}: {item['reason']}")

@@ -39,10 +39,23 @@ def hits_table(hits: Sequence[Hit]) -> str:
     header = ("#", "relevance" if hits[0].relevance is not None else "    score", "segment", "file", "tags")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header[:4], widths)) + "  " + header[4]]
-    for row in rows:
+    for row, hit in zip(rows, hits):
         line = "  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4]
         lines.append(line[:width])
+        lines.extend(line[:width] for line in origin_lines(hit))
     return "\n".join(lines)
+
+
+def origin_lines(hit: Hit) -> list[str]:
+    """Under a hit: where a crawled sound came from, and its duplicates (from `soundseek duplicates`)."""
+    out = []
+    if hit.source:
+        src = hit.source
+        extra = "".join(f", {k} {src[k]}" for k in ("licence", "published") if src.get(k))
+        out.append(f"      from {src.get('title') or ''} <{src.get('page') or src.get('url')}>{extra}")
+    if hit.duplicates:
+        out.append(f"      {hit.duplicates['kind']} duplicate of sound(s) {', '.join(map(str, hit.duplicates['sound_ids']))}")
+    return out
 
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:

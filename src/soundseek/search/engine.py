@@ -89,6 +89,10 @@ class Hit:
     relevance: float | None = None
     #: The file's matching moments, best first (the first is the hit's own start and end).
     moments: list[Moment] = field(default_factory=list)
+    #: Where a crawled sound came from (source, url, page, title, licence, published), None otherwise.
+    source: dict[str, Any] | None = None
+    #: The sound's duplicate group from `soundseek duplicates`: {"kind", "sound_ids" (the others)}, or None.
+    duplicates: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -99,6 +103,10 @@ class Hit:
         if self.relevance is not None:
             out["relevance"] = round(self.relevance, 3)
         out["moments"] = [m.to_dict() for m in self.moments]
+        if self.source:
+            out["source"] = self.source
+        if self.duplicates:
+            out["duplicates"] = self.duplicates
         return out
 
 
@@ -426,6 +434,7 @@ class SearchEngine:
             hits.append(Hit(rec.sound.path, rec.start, rec.end, float(scores[pos]),
                             [t for t, _ in tags.get(seg_id, [])], rec.sound.text, rec.sound.id, seg_id,
                             rec.sound.duration))
+        annotate_ingest(self.coll, hits)
         return hits
 
     def _filter_mask(self, f: Filters) -> np.ndarray:
@@ -448,6 +457,20 @@ class SearchEngine:
             tagged[t.positions(ids[np.isin(ids, t.ids)])] = True
             mask &= tagged
         return mask
+
+
+def annotate_ingest(coll: Collection, hits: list[Hit]) -> None:
+    """Add provenance (crawled sounds) and duplicate groups (`soundseek duplicates`) to hits."""
+    from soundseek.store.ingest import duplicates_of, provenance_of
+
+    sources = provenance_of(coll, [h.path for h in hits])
+    groups = duplicates_of(coll, [h.sound_id for h in hits])
+    for hit in hits:
+        if hit.path in sources:
+            hit.source = sources[hit.path].to_dict()
+        if hit.sound_id in groups:
+            kind, others = groups[hit.sound_id]
+            hit.duplicates = {"kind": kind, "sound_ids": others}
 
 
 def open_engine(collection_dir: Path, model_dir: Path | None = None) -> SearchEngine:

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from soundseek.search.engine import Filters
@@ -63,6 +65,10 @@ class HitModel(BaseModel):
                                                       "hit is relevant (see search/relevance.py)")
     moments: list[MomentModel] = Field(default_factory=list, description="the file's matching moments, best first; "
                                        "the first is the hit's own start and end")
+    source: dict[str, Any] | None = Field(None, description="crawled sounds: source, url, page, title, licence "
+                                          "(when the source gives one), published, fetched_at")
+    duplicates: dict[str, Any] | None = Field(None, description="the sound's duplicate group from `soundseek "
+                                              "duplicates`: kind ('exact' or 'near') and the other sound_ids")
 
 
 class SearchResponse(BaseModel):

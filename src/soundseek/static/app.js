@@ -197,6 +197,7 @@ function renderHit(hit) {
     t.textContent = tag;
     tags.appendChild(t);
   }
+  renderOrigin(li, hit);
   const button = li.querySelector(".play");
   button.setAttribute("aria-label", `Play ${name} from ${clock(hit.start)}`);
   const canvas = li.querySelector("canvas");
@@ -209,6 +210,30 @@ function renderHit(hit) {
   similar.addEventListener("click", () => searchSimilar(hit.segment_id, name));
   li.dataset.soundId = hit.sound_id;
   return { li, item };
+}
+
+// Where a crawled sound came from (title, page, licence) and whether it duplicates other sounds.
+function renderOrigin(li, hit) {
+  const tags = li.querySelector(".tags");
+  if (hit.duplicates) {
+    const d = document.createElement("li");
+    d.className = "duplicate";
+    const n = hit.duplicates.sound_ids.length;
+    d.textContent = `${hit.duplicates.kind} duplicate of ${n} other${n === 1 ? "" : "s"}`;
+    d.title = `sound ids ${hit.duplicates.sound_ids.join(", ")} (found by soundseek duplicates)`;
+    tags.prepend(d);
+  }
+  if (!hit.source) return;
+  const p = document.createElement("p");
+  p.className = "source";
+  const a = document.createElement("a");
+  a.href = hit.source.page || hit.source.url;
+  a.rel = "noopener noreferrer";
+  a.textContent = hit.source.title || hit.source.url;
+  p.append("from ", a);
+  if (hit.source.licence) p.append(` · licence: ${hit.source.licence}`);
+  if (hit.source.published) p.append(` · ${hit.source.published}`);
+  li.querySelector(".info").after(p);
 }
 
 function showHits(response, append) {

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from soundseek.errors import CollectionError
+from soundseek.store.ingest_schema import INGEST_SCHEMA
 
 DB_NAME = "soundseek.sqlite"
 SCHEMA_VERSION = 1
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS frames (
     times BLOB NOT NULL, classes BLOB NOT NULL, scores BLOB NOT NULL, loudness BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, at REAL NOT NULL);
-"""
+""" + INGEST_SCHEMA
 
 
 def connect(path: Path) -> sqlite3.Connection:
