@@ -28,21 +28,21 @@ def hits_table(hits: Sequence[Hit]) -> str:
     if not hits:
         return "no results"
     width = shutil.get_terminal_size((120, 20)).columns
-    rows = []
+    rows: list[tuple[tuple[str, ...], list[str]]] = []  # (cells, lines under the row)
     for rank, hit in enumerate(hits, 1):
         where = f"{_clock(hit.start)}-{_clock(hit.end)}"
         tags = ", ".join(hit.tags[:3])
         value = f"{hit.relevance:9.2f}" if hit.relevance is not None else f"{hit.score:9.3f}"
-        rows.append((f"{rank:>2}", value, where, _shorten(hit.path, 60), tags))
+        rows.append(((f"{rank:>2}", value, where, _shorten(hit.path, 60), tags), origin_lines(hit)))
         for moment in hit.moments[1:]:
-            rows.append(("", "", f"{_clock(moment.start)}-{_clock(moment.end)}", "  also", ""))
+            rows.append((("", "", f"{_clock(moment.start)}-{_clock(moment.end)}", "  also", ""), []))
     header = ("#", "relevance" if hits[0].relevance is not None else "    score", "segment", "file", "tags")
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+    widths = [max(len(r[i]) for r in [cells for cells, _ in rows] + [header]) for i in range(4)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header[:4], widths)) + "  " + header[4]]
-    for row, hit in zip(rows, hits):
-        line = "  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4]
+    for cells, under in rows:
+        line = "  ".join(c.ljust(w) for c, w in zip(cells[:4], widths)) + "  " + cells[4]
         lines.append(line[:width])
-        lines.extend(line[:width] for line in origin_lines(hit))
+        lines.extend(extra[:width] for extra in under)
     return "\n".join(lines)
 
 
