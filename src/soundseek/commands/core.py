@@ -32,9 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("search", help="search by words, or by an example sound with --audio")
-    p.add_argument("query", nargs="?", help="text query, e.g. \"glass shattering\"")
+    p = sub.add_parser("search", help="search by words, or by an example sound with --audio",
+                       description="Search by words, by an example sound, or both: 'like this, but ...'.",
+                       epilog="examples:\n  soundseek search \"glass shattering\"\n"
+                              "  soundseek search --audio door.wav \"metallic\"     (like door.wav, but metallic)\n"
+                              "  soundseek search --audio street.wav --without speech\n"
+                              "  soundseek search \"crowd\" --without \"music\"",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("query", nargs="?", help="text query, e.g. \"glass shattering\"; with --audio, words the "
+                                            "hits should also be about")
     p.add_argument("--audio", type=Path, help="query by example: an audio file")
+    p.add_argument("--without", metavar="WORDS", help="push away from these words, e.g. \"speech\"")
     p.add_argument("--start", type=float, help="start (s) of the part of --audio to use")
     p.add_argument("--end", type=float, help="end (s) of the part of --audio to use")
     _search_args(p)
@@ -168,21 +176,32 @@ def cmd_search(args: argparse.Namespace) -> int:
     from soundseek.search.engine import open_engine
     from soundseek.search.relevance import NO_MATCH_THRESHOLD, no_good_match
 
-    if bool(args.query) == bool(args.audio):
-        raise QueryError("give either a text query or --audio FILE (not both)")
+    if not args.query and not args.audio:
+        raise QueryError("give a text query, or --audio FILE (optionally with words: --audio x.wav \"metallic\" "
+                         "--without speech)")
     engine = open_engine(resolve_collection(args.collection), args.model)
-    filters = build_filters(args)
-    if args.audio:
-        hits = engine.search_audio(args.audio, start=args.start, end=args.end, top=args.top,
-                                   offset=args.offset, filters=filters)
-    else:
-        hits = engine.search_text(args.query, top=args.top, offset=args.offset, filters=filters)
+    hits = run_search(engine, args, build_filters(args))
     if not args.json and no_good_match([h.relevance for h in hits]):
         best = max(h.relevance or 0.0 for h in hits)
         print(f"no good match for {args.query!r} (best relevance {best:.2f}, a match needs {NO_MATCH_THRESHOLD:.2f});"
               " the closest sounds:")
     print(hits_json(hits) if args.json else hits_table(hits))
     return 0
+
+
+def run_search(engine, args: argparse.Namespace, filters):  # type: ignore[no-untyped-def]
+    """The hits for a parsed `search` command: text, example, example steered by words, or text --without."""
+    from soundseek.search import steer
+
+    page = {"top": args.top, "offset": args.offset, "filters": filters}
+    if args.audio:
+        how = steer.Steer.of(args.query, args.without)
+        if how.active():
+            return steer.search_audio_like(engine, args.audio, how, start=args.start, end=args.end, **page)
+        return engine.search_audio(args.audio, start=args.start, end=args.end, **page)
+    if args.without:
+        return steer.text_without(engine, args.query, args.without, **page)
+    return engine.search_text(args.query, **page)
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
