@@ -9,7 +9,8 @@ like, the words what it should (or should not) also be. Per segment, three score
     away     the same for the `away` words
 
 and the steered score is a soft AND:  like * toward * (1 - away)  (a missing `toward` counts as 1, a
-missing `away` as 0). A product rather than a sum, for what it means: a hit must be both near the
+missing `away` as 0), except that a segment with `away` >= AWAY_CUT is left out: "without speech" drops
+what clearly holds speech (at least half the strongest speech evidence) and pushes down the rest. A product rather than a sum, for what it means: a hit must be both near the
 example and about the words, and `away` scales a hit down in proportion. benchmarks/steered_search.py
 measures it against audio-only and words-only, with the sum `like + toward` as an ablation (the two
 score within noise of each other there; see BENCHMARKS.md).
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 #: Nearest segments whose acoustic similarity counts (others score 0 on `like`).
 POOL = 2000
+#: `away` evidence (scaled to [0, 1]) from which a segment is left out rather than scaled down.
+AWAY_CUT = 0.5
 MAX_WORDS_CHARS = 200
 
 
@@ -94,7 +97,8 @@ def acoustic_scores(engine: SearchEngine, vector: np.ndarray, *, pool: int = POO
 def combine(like: np.ndarray, toward: np.ndarray | None, away: np.ndarray | None, *, mode: str = "product") -> np.ndarray:
     """The steered score per segment from scores already in [0, 1] (see the module docstring).
 
-    mode 'product' (default): like * toward * (1 - away); 'sum' (ablation): like + toward - away.
+    mode 'product' (default): like * toward * (1 - away), 0 where away >= AWAY_CUT;
+    'sum' (ablation): like + toward - away.
     """
     if mode == "sum":
         out = like.astype(np.float32).copy()
@@ -107,7 +111,7 @@ def combine(like: np.ndarray, toward: np.ndarray | None, away: np.ndarray | None
     if toward is not None:
         out *= toward
     if away is not None:
-        out *= 1.0 - away
+        out *= np.where(away >= AWAY_CUT, 0.0, 1.0 - away).astype(np.float32)
     return out
 
 
