@@ -75,3 +75,20 @@ def test_bad_requests_are_clear_errors(tmp_path, stereo):
         export_to_folder([ExportItem(str(tmp_path / "gone.wav"))], tmp_path / "out")
     with pytest.raises(AudioError, match="holds no audio"):
         read_segment(stereo, 10.0, 11.0)
+
+
+def test_cli_exports_the_hits(tmp_path, capsys):
+    from soundseek.cli import main
+
+    write_wav(tmp_path / "lib" / "bell" / "bell_a.wav", tone(880, 2.0))
+    write_wav(tmp_path / "lib" / "bell" / "bell_b.wav", tone(660, 2.0))
+    coll = str(tmp_path / "coll")
+    assert main(["index", str(tmp_path / "lib"), "--collection", coll, "--encoder", "mfcc", "--quiet"]) == 0
+    args = ["search", "bell", "--collection", coll, "--top", "2", "--export", str(tmp_path / "out")]
+    assert main(args + ["--segments", "--lufs", "-20"]) == 0
+    assert "exported 2 segments" in capsys.readouterr().err
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["bell_a_0.00-2.00.wav", "bell_b_0.00-2.00.wav"]
+    data, sr = sf.read(str(tmp_path / "out" / names[0]))
+    assert pyloudnorm.Meter(sr).integrated_loudness(data) == pytest.approx(-20.0, abs=0.2)
+    assert main(["search", "bell", "--collection", coll, "--lufs", "-20"]) == 2

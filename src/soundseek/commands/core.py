@@ -43,8 +43,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                                             "hits should also be about")
     p.add_argument("--audio", type=Path, help="query by example: an audio file")
     p.add_argument("--without", metavar="WORDS", help="push away from these words, e.g. \"speech\"")
-    p.add_argument("--start", type=float, help="start (s) of the part of --audio to use")
-    p.add_argument("--end", type=float, help="end (s) of the part of --audio to use")
+    g = p.add_argument_group("export the hits")
+    g.add_argument("--export", type=Path, metavar="DIR", help="copy the hits' original files into DIR "
+                                                               "(never overwriting: name_2.wav, ...)")
+    g.add_argument("--segments", action="store_true", help="with --export: render each hit's segment to WAV "
+                                                            "(its own rate and channels) instead")
+    g.add_argument("--lufs", type=float, help="with --export: normalize each exported sound to this integrated "
+                                              "loudness, e.g. -23 (default: as recorded)")
+    p.add_argument("--start", type=float, help="start (s) of the part of --audio to use (default: 0)")
+    p.add_argument("--end", type=float, help="end (s) of the part of --audio to use (default: its end)")
     _search_args(p)
     p.set_defaults(func=cmd_search)
 
@@ -95,10 +102,10 @@ def _search_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=10, help="number of results (files)")
     p.add_argument("--offset", type=int, default=0, help="skip this many results (pagination)")
     p.add_argument("--json", action="store_true", help="print a JSON list of hits")
-    p.add_argument("--min-duration", type=float)
-    p.add_argument("--max-duration", type=float)
-    p.add_argument("--sample-rate", type=int)
-    p.add_argument("--channels", type=int)
+    p.add_argument("--min-duration", type=float, help="only sounds at least this long (s)")
+    p.add_argument("--max-duration", type=float, help="only sounds at most this long (s)")
+    p.add_argument("--sample-rate", type=int, help="only sounds at this sample rate (Hz)")
+    p.add_argument("--channels", type=int, help="only sounds with this many channels")
     p.add_argument("--tag", help="only sounds with this AudioSet tag")
     p.add_argument("--path", dest="path_glob", help="only paths matching this glob, e.g. '*/rain/*'")
     p.add_argument("--model", type=Path, help="a trained joint model directory")
@@ -179,6 +186,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not args.query and not args.audio:
         raise QueryError("give a text query, or --audio FILE (optionally with words: --audio x.wav \"metallic\" "
                          "--without speech)")
+    if (args.segments or args.lufs is not None) and not args.export:
+        raise QueryError("--segments and --lufs go with --export DIR")
+    if args.export and args.lufs is not None:
+        from soundseek.export import check_request
+        check_request([None], args.lufs)  # type: ignore[list-item]  # a bad target fails before searching
     engine = open_engine(resolve_collection(args.collection), args.model)
     hits = run_search(engine, args, build_filters(args))
     if not args.json and no_good_match([h.relevance for h in hits]):
@@ -186,7 +198,21 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"no good match for {args.query!r} (best relevance {best:.2f}, a match needs {NO_MATCH_THRESHOLD:.2f});"
               " the closest sounds:")
     print(hits_json(hits) if args.json else hits_table(hits))
+    if args.export:
+        export_hits(hits, args)
     return 0
+
+
+def export_hits(hits, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    from soundseek.export import ExportItem, export_to_folder
+
+    done = export_to_folder([ExportItem(h.path, h.start, h.end) for h in hits], args.export,
+                            segments=args.segments, lufs=args.lufs)
+    what = "segments" if args.segments else "files"
+    print(f"exported {len(done)} {what} to {args.export}", file=sys.stderr)
+    for item in done:
+        if item.note:
+            print(f"  {item.name}: {item.note}", file=sys.stderr)
 
 
 def run_search(engine, args: argparse.Namespace, filters):  # type: ignore[no-untyped-def]
