@@ -43,13 +43,17 @@ class Exported:
     note: str = ""
 
 
+def check_lufs(lufs: float | None) -> None:
+    if lufs is not None and not LUFS_RANGE[0] <= lufs <= LUFS_RANGE[1]:
+        raise QueryError(f"loudness target must be between {LUFS_RANGE[0]:g} and {LUFS_RANGE[1]:g} LUFS (got {lufs:g})")
+
+
 def check_request(items: list[ExportItem], lufs: float | None) -> None:
     if not items:
         raise QueryError("nothing to export: select at least one sound")
     if len(items) > MAX_EXPORT_ITEMS:
         raise QueryError(f"at most {MAX_EXPORT_ITEMS} sounds per export (got {len(items)})")
-    if lufs is not None and not LUFS_RANGE[0] <= lufs <= LUFS_RANGE[1]:
-        raise QueryError(f"loudness target must be between {LUFS_RANGE[0]:g} and {LUFS_RANGE[1]:g} LUFS (got {lufs:g})")
+    check_lufs(lufs)
 
 
 def read_segment(path: str | Path, start: float = 0.0, end: float | None = None) -> tuple[np.ndarray, int]:

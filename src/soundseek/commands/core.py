@@ -188,9 +188,9 @@ def cmd_search(args: argparse.Namespace) -> int:
                          "--without speech)")
     if (args.segments or args.lufs is not None) and not args.export:
         raise QueryError("--segments and --lufs go with --export DIR")
-    if args.export and args.lufs is not None:
-        from soundseek.export import check_request
-        check_request([None], args.lufs)  # type: ignore[list-item]  # a bad target fails before searching
+    if args.export:
+        from soundseek.export import check_lufs
+        check_lufs(args.lufs)  # a bad target fails before searching
     engine = open_engine(resolve_collection(args.collection), args.model)
     hits = run_search(engine, args, build_filters(args))
     if not args.json and no_good_match([h.relevance for h in hits]):
