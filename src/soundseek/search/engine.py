@@ -176,7 +176,13 @@ class SearchEngine:
     @property
     def matcher(self) -> ClassNameMatcher | None:
         if self._matcher is None and self.class_names:
-            self._matcher = ClassNameMatcher(self.class_names, self.text_encoder, ZeroShotConfig(template=QUERY_TEMPLATE))
+            from soundseek.search.state import cached_text_vectors
+            from soundseek.search.zeroshot import class_phrases
+
+            phrases = class_phrases(self.class_names, QUERY_TEMPLATE)[0]
+            self._matcher = ClassNameMatcher(self.class_names, self.text_encoder, ZeroShotConfig(template=QUERY_TEMPLATE),
+                                             phrase_vectors=cached_text_vectors(self.coll, "class_phrases", phrases,
+                                                                                self.text_encoder))
         return self._matcher
 
     @property
