@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -67,22 +68,42 @@ def _wait_healthy(url: str, proc: subprocess.Popen) -> None:
     raise RuntimeError("soundseek serve did not become healthy in time")
 
 
+LONG_NAME = "street_ambience_long_take.wav"  # 20 s: several segments, so several matching moments
+PHONE_NAME = "a_field_recording_with_a_very_long_name_that_a_recorder_made_up_automatically_0001.wav"
+
+
+def write_extras(folder: Path) -> None:
+    """A 20 s recording (noise bed with bursts) and a sound with a very long unbroken name."""
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(3)
+    wave = 0.05 * rng.standard_normal(20 * 16000)
+    for at in (3, 8, 13, 18):
+        wave[at * 16000: at * 16000 + 8000] += 0.4 * np.sin(2 * np.pi * 700 * np.arange(8000) / 16000)
+    (folder / "street").mkdir(parents=True, exist_ok=True)
+    sf.write(str(folder / "street" / LONG_NAME), wave.astype(np.float32), 16000)
+    sf.write(str(folder / PHONE_NAME), (0.2 * rng.standard_normal(3 * 16000)).astype(np.float32), 16000)
+
+
 @pytest.fixture(scope="session")
 def library(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("browser")
     write_library(root / "lib", takes=2)
+    write_extras(root / "lib")
     coll, enc = open_for_indexing(root / "coll", "mfcc", None)
     index_paths(coll, [root / "lib"], enc, quiet=True)
     coll.close()
     return root
 
 
-@pytest.fixture(scope="session")
-def server(library: Path, chromium_path: Path) -> Iterator[str]:
+@contextmanager
+def _serve(collection: Path, log_path: Path) -> Iterator[str]:
+    """`soundseek serve` on a free loopback port, until the block ends."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = open(library / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "soundseek.cli", "serve", "--collection", str(library / "coll"),
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "soundseek.cli", "serve", "--collection", str(collection),
                              "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(url, proc)
@@ -94,6 +115,25 @@ def server(library: Path, chromium_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(library: Path, chromium_path: Path) -> Iterator[str]:
+    with _serve(library / "coll", library / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def yamnet_server(tmp_path_factory, yamnet_dir: Path, chromium_path: Path) -> Iterator[str]:
+    """A server over a small YAMNet collection (tags, frame evidence): one take per kind + the long file."""
+    root = tmp_path_factory.mktemp("browser-yamnet")
+    write_library(root / "lib", takes=1)
+    write_extras(root / "lib")
+    coll, enc = open_for_indexing(root / "coll", "yamnet", {"model_dir": str(yamnet_dir)})
+    index_paths(coll, [root / "lib"], enc, quiet=True)
+    coll.close()
+    with _serve(root / "coll", root / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

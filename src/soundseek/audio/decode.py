@@ -25,6 +25,7 @@ import soundfile as sf
 import soxr
 
 from soundseek.errors import AudioError
+from soundseek.native_log import filtered_stderr
 
 #: Files longer than this are refused rather than silently truncated (seconds; 4 hours).
 DEFAULT_MAX_DURATION = 4 * 3600.0
@@ -61,7 +62,7 @@ def _probe(path: Path) -> tuple[AudioInfo, np.ndarray | None]:
     """The header of `path`, and the samples when learning it meant decoding them (ffmpeg)."""
     _check_file(path)
     try:
-        with _sndfile_source(path) as source:
+        with filtered_stderr(), _sndfile_source(path) as source:  # libmpg123's ID3 warnings go to fd 2
             info = sf.info(source)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         if _ffmpeg() is None:
@@ -138,7 +139,7 @@ def _blocks(path: Path, info: AudioInfo, sr: int) -> Iterator[np.ndarray]:
     size = int(BLOCK_SECONDS * info.sample_rate)
     peak, total = 0.0, 0
     try:
-        with _sndfile_source(path) as source, sf.SoundFile(source) as handle:
+        with _sndfile_source(path) as source, _open_quietly(source) as handle:
             while True:
                 block = handle.read(size, dtype="float32", always_2d=True)
                 last = len(block) < size
@@ -158,6 +159,12 @@ def _blocks(path: Path, info: AudioInfo, sr: int) -> Iterator[np.ndarray]:
         raise AudioError("empty audio (no samples)")
     if peak < SILENCE_PEAK:
         raise AudioError("silent audio (peak below -90 dBFS)")
+
+
+def _open_quietly(source: str | BinaryIO) -> sf.SoundFile:
+    """sf.SoundFile(source) without libmpg123's ID3 warnings (printed on open, straight to fd 2)."""
+    with filtered_stderr():
+        return sf.SoundFile(source)
 
 
 def prepare_waveform(data: np.ndarray, native_sr: int, *, sr: int) -> np.ndarray:
@@ -182,7 +189,7 @@ def prepare_waveform(data: np.ndarray, native_sr: int, *, sr: int) -> np.ndarray
 
 def _decode(path: Path, info: AudioInfo) -> tuple[np.ndarray, int]:
     try:
-        with _sndfile_source(path) as source:
+        with filtered_stderr(), _sndfile_source(path) as source:
             data, native_sr = sf.read(source, dtype="float32", always_2d=True)
         return data, native_sr
     except (sf.LibsndfileError, RuntimeError) as exc:
@@ -204,9 +211,9 @@ def _sndfile_source(path: Path) -> Iterator[str | BinaryIO]:
 
 def _check_file(path: Path) -> None:
     if not path.exists():
-        raise AudioError("file not found")
+        raise AudioError(f"file not found: {path}")
     if not path.is_file():
-        raise AudioError("not a regular file")
+        raise AudioError(f"not a regular file: {path}")
     if path.stat().st_size == 0:
         raise AudioError("empty file (0 bytes)")
 

@@ -32,11 +32,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("search", help="search by words, or by an example sound with --audio")
-    p.add_argument("query", nargs="?", help="text query, e.g. \"glass shattering\"")
+    p = sub.add_parser("search", help="search by words, or by an example sound with --audio",
+                       description="Search by words, by an example sound, or both: 'like this, but ...'.",
+                       epilog="examples:\n  soundseek search \"glass shattering\"\n"
+                              "  soundseek search --audio door.wav \"metallic\"     (like door.wav, but metallic)\n"
+                              "  soundseek search --audio street.wav --without speech\n"
+                              "  soundseek search \"crowd\" --without \"music\"",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("query", nargs="?", help="text query, e.g. \"glass shattering\"; with --audio, words the "
+                                            "hits should also be about")
     p.add_argument("--audio", type=Path, help="query by example: an audio file")
-    p.add_argument("--start", type=float, help="start (s) of the part of --audio to use")
-    p.add_argument("--end", type=float, help="end (s) of the part of --audio to use")
+    p.add_argument("--without", metavar="WORDS", help="push away from these words, e.g. \"speech\"")
+    g = p.add_argument_group("export the hits")
+    g.add_argument("--export", type=Path, metavar="DIR", help="copy the hits' original files into DIR "
+                                                               "(never overwriting: name_2.wav, ...)")
+    g.add_argument("--segments", action="store_true", help="with --export: render each hit's segment to WAV "
+                                                            "(its own rate and channels) instead")
+    g.add_argument("--lufs", type=float, help="with --export: normalize each exported sound to this integrated "
+                                              "loudness, e.g. -23 (default: as recorded)")
+    p.add_argument("--start", type=float, help="start (s) of the part of --audio to use (default: 0)")
+    p.add_argument("--end", type=float, help="end (s) of the part of --audio to use (default: its end)")
     _search_args(p)
     p.set_defaults(func=cmd_search)
 
@@ -87,10 +102,10 @@ def _search_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=10, help="number of results (files)")
     p.add_argument("--offset", type=int, default=0, help="skip this many results (pagination)")
     p.add_argument("--json", action="store_true", help="print a JSON list of hits")
-    p.add_argument("--min-duration", type=float)
-    p.add_argument("--max-duration", type=float)
-    p.add_argument("--sample-rate", type=int)
-    p.add_argument("--channels", type=int)
+    p.add_argument("--min-duration", type=float, help="only sounds at least this long (s)")
+    p.add_argument("--max-duration", type=float, help="only sounds at most this long (s)")
+    p.add_argument("--sample-rate", type=int, help="only sounds at this sample rate (Hz)")
+    p.add_argument("--channels", type=int, help="only sounds with this many channels")
     p.add_argument("--tag", help="only sounds with this AudioSet tag")
     p.add_argument("--path", dest="path_glob", help="only paths matching this glob, e.g. '*/rain/*'")
     p.add_argument("--model", type=Path, help="a trained joint model directory")
@@ -168,21 +183,51 @@ def cmd_search(args: argparse.Namespace) -> int:
     from soundseek.search.engine import open_engine
     from soundseek.search.relevance import NO_MATCH_THRESHOLD, no_good_match
 
-    if bool(args.query) == bool(args.audio):
-        raise QueryError("give either a text query or --audio FILE (not both)")
+    if not args.query and not args.audio:
+        raise QueryError("give a text query, or --audio FILE (optionally with words: --audio x.wav \"metallic\" "
+                         "--without speech)")
+    if (args.segments or args.lufs is not None) and not args.export:
+        raise QueryError("--segments and --lufs go with --export DIR")
+    if args.export:
+        from soundseek.export import check_lufs
+        check_lufs(args.lufs)  # a bad target fails before searching
     engine = open_engine(resolve_collection(args.collection), args.model)
-    filters = build_filters(args)
-    if args.audio:
-        hits = engine.search_audio(args.audio, start=args.start, end=args.end, top=args.top,
-                                   offset=args.offset, filters=filters)
-    else:
-        hits = engine.search_text(args.query, top=args.top, offset=args.offset, filters=filters)
+    hits = run_search(engine, args, build_filters(args))
     if not args.json and no_good_match([h.relevance for h in hits]):
         best = max(h.relevance or 0.0 for h in hits)
         print(f"no good match for {args.query!r} (best relevance {best:.2f}, a match needs {NO_MATCH_THRESHOLD:.2f});"
               " the closest sounds:")
     print(hits_json(hits) if args.json else hits_table(hits))
+    if args.export:
+        export_hits(hits, args)
     return 0
+
+
+def export_hits(hits, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    from soundseek.export import ExportItem, export_to_folder
+
+    done = export_to_folder([ExportItem(h.path, h.start, h.end) for h in hits], args.export,
+                            segments=args.segments, lufs=args.lufs)
+    what = "segments" if args.segments else "files"
+    print(f"exported {len(done)} {what} to {args.export}", file=sys.stderr)
+    for item in done:
+        if item.note:
+            print(f"  {item.name}: {item.note}", file=sys.stderr)
+
+
+def run_search(engine, args: argparse.Namespace, filters):  # type: ignore[no-untyped-def]
+    """The hits for a parsed `search` command: text, example, example steered by words, or text --without."""
+    from soundseek.search import steer
+
+    page = {"top": args.top, "offset": args.offset, "filters": filters}
+    if args.audio:
+        how = steer.Steer.of(args.query, args.without)
+        if how.active():
+            return steer.search_audio_like(engine, args.audio, how, start=args.start, end=args.end, **page)
+        return engine.search_audio(args.audio, start=args.start, end=args.end, **page)
+    if args.without:
+        return steer.text_without(engine, args.query, args.without, **page)
+    return engine.search_text(args.query, **page)
 
 
 def cmd_describe(args: argparse.Namespace) -> int:

@@ -11,6 +11,33 @@ from soundseek.commands.core import parse_settings
 from soundseek.errors import QueryError
 
 
+HELP_FORMAT = argparse.RawDescriptionHelpFormatter
+TRAIN_DESCRIPTION = """\
+Train a joint audio-text space (Elizalde et al., ICASSP 2019) on labelled sounds, so that words and
+sounds can be compared directly: attach the model to a collection with `soundseek index --model DIR`.
+
+Labelled sounds come from one of:
+  --esc50 DIR        the ESC-50 folder (meta/esc50.csv + audio/); text = the category
+  --csv FILE         a CSV, one row per sound. Columns:
+                       path (or audio, file, filename, file_name)   audio file, relative to the CSV
+                       label (or caption, text, category)          its words; '_' reads as a space
+                       group  (optional)  the recording it comes from: sounds of one group are never
+                                          split between training and validation
+                       fold   (optional)  integer fold for --folds / cross-validation
+                     e.g.  path,label,group
+                           dogs/bark1.wav,dog barking,walk-2024-05
+  --collection DIR   a collection: each sound's own words (file and folder names, sidecars) label it
+
+Aim for at least 5 sounds of every label (20+ is better); with fewer the model memorises them and
+`train` says so."""
+EVALUATE_DESCRIPTION = "Cross-validated kNN MAP@3 (the paper's Table 2) and search metrics; same data options as train."
+EXAMPLES = """\
+examples:
+  soundseek train --esc50 ../shared/data/esc50 --audio-encoder-config model_dir=../shared/models --out my-model
+  soundseek train --csv labels.csv --epochs 60 --out my-model
+  soundseek train --collection ~/coll --out my-model"""
+
+
 #: The subcommands of this module; their training options need torch (imported only when one of them runs).
 COMMANDS = ("train", "evaluate", "experiments")
 
@@ -18,14 +45,17 @@ COMMANDS = ("train", "evaluate", "experiments")
 def register(sub: argparse._SubParsersAction, *, training_options: bool = True) -> None:
     """Add train, evaluate and experiments; without `training_options` (another command runs), the
     options that need torch to list their defaults are left out, so other commands start faster."""
-    p = sub.add_parser("train", help="train a joint audio-text space on labelled sounds")
+    p = sub.add_parser("train", help="train a joint audio-text space on labelled sounds",
+                       description=TRAIN_DESCRIPTION, epilog=EXAMPLES, formatter_class=HELP_FORMAT)
     _data_args(p)
     if training_options:
         _train_args(p)
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="kNN MAP@3 (the paper's Table 2) and search metrics, by cross-validation")
+    p = sub.add_parser("evaluate", help="kNN MAP@3 (the paper's Table 2) and search metrics, by cross-validation",
+                       description=EVALUATE_DESCRIPTION + "\n\n" + TRAIN_DESCRIPTION.split("\n\n", 1)[1],
+                       formatter_class=HELP_FORMAT)
     _data_args(p)
     if training_options:
         _train_args(p)
@@ -51,16 +81,21 @@ def register(sub: argparse._SubParsersAction, *, training_options: bool = True) 
 def _data_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training data (one of)")
     g.add_argument("--esc50", type=Path, help="ESC-50 folder: text = category")
-    g.add_argument("--csv", type=Path, help="CSV of audio path + label or caption (optional group, fold columns)")
+    g.add_argument("--csv", type=Path, help="CSV of audio path + label or caption, optional group and fold "
+                                            "columns (see above)")
     g.add_argument("--collection", type=Path,
                    help="a collection: its sounds' own words are the labels, its stored vectors the audio")
-    p.add_argument("--folds", default=None, help="only these folds of the data, e.g. 2,3,4,5")
-    p.add_argument("--audio-encoder", default="yamnet", choices=["yamnet", "mfcc"])
-    p.add_argument("--audio-encoder-config", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--text-encoder", default="minilm", choices=["minilm", "glove"])
-    p.add_argument("--class-map", type=Path, help="AudioSet class map CSV (extra phrases for the text PCA)")
+    p.add_argument("--folds", default=None, help="only these folds of the data, e.g. 2,3,4,5 (default: all)")
+    p.add_argument("--audio-encoder", default="yamnet", choices=["yamnet", "mfcc"],
+                   help="audio features to learn from (default: yamnet)")
+    p.add_argument("--audio-encoder-config", action="append", default=[], metavar="KEY=VALUE",
+                   help="audio encoder setting, repeatable, e.g. model_dir=../shared/models (default: none)")
+    p.add_argument("--text-encoder", default="minilm", choices=["minilm", "glove"],
+                   help="text features of the labels (default: minilm)")
+    p.add_argument("--class-map", type=Path, help="AudioSet class map CSV (extra phrases for the text PCA; "
+                                                  "default: the one beside model_dir's YAMNet)")
     p.add_argument("--cache", type=Path, help="feature cache folder (default: $SOUNDSEEK_CACHE or user cache)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
@@ -70,22 +105,29 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 
     t, n = TrainConfig(), NetworkConfig()
     g = p.add_argument_group("training")
-    g.add_argument("--loss", default=t.loss, choices=LOSSES)
-    g.add_argument("--similarity", default=t.similarity, choices=SIMILARITIES, help="contrastive loss distance")
-    g.add_argument("--margin", type=float, default=t.margin)
-    g.add_argument("--temperature", type=float, default=t.temperature)
-    g.add_argument("--epochs", type=int, default=t.epochs)
-    g.add_argument("--batch-size", type=int, default=t.batch_size)
-    g.add_argument("--lr", type=float, default=t.lr)
-    g.add_argument("--negatives", type=int, default=t.negatives, help="negative pairs per positive pair")
-    g.add_argument("--patience", type=int, default=t.patience)
-    g.add_argument("--val-fraction", type=float, default=t.val_fraction)
-    g.add_argument("--text-noise", type=float, default=t.text_noise, help="noise on text features, in stds")
-    g.add_argument("--uniformity", type=float, default=t.uniformity, help="uniformity penalty weight")
-    g.add_argument("--seed", type=int, default=t.seed)
-    g.add_argument("--threads", type=int, default=t.threads)
-    g.add_argument("--dim", type=int, default=n.dim, help="joint space dimension D")
-    g.add_argument("--dropout", type=float, default=n.dropout)
+    g.add_argument("--loss", default=t.loss, choices=LOSSES, help=f"training loss (default: {t.loss})")
+    g.add_argument("--similarity", default=t.similarity, choices=SIMILARITIES,
+                   help=f"distance of the contrastive loss (default: {t.similarity})")
+    g.add_argument("--margin", type=float, default=t.margin,
+                   help="contrastive/triplet margin (default: the loss's own, 0.2 for triplet)")
+    g.add_argument("--temperature", type=float, default=t.temperature, help=f"nt_xent temperature (default: {t.temperature})")
+    g.add_argument("--epochs", type=int, default=t.epochs, help=f"most passes over the data (default: {t.epochs})")
+    g.add_argument("--batch-size", type=int, default=t.batch_size, help=f"pairs per step (default: {t.batch_size})")
+    g.add_argument("--lr", type=float, default=t.lr, help=f"Adam learning rate (default: {t.lr:g})")
+    g.add_argument("--negatives", type=int, default=t.negatives,
+                   help=f"negative pairs per positive pair, bce/contrastive (default: {t.negatives})")
+    g.add_argument("--patience", type=int, default=t.patience,
+                   help=f"stop after this many epochs without a better validation score (default: {t.patience})")
+    g.add_argument("--val-fraction", type=float, default=t.val_fraction,
+                   help=f"share of groups held out for early stopping (default: {t.val_fraction})")
+    g.add_argument("--text-noise", type=float, default=t.text_noise,
+                   help=f"Gaussian noise on text features, in stds (default: {t.text_noise})")
+    g.add_argument("--uniformity", type=float, default=t.uniformity,
+                   help=f"weight of the uniformity penalty, 0 = off (default: {t.uniformity})")
+    g.add_argument("--seed", type=int, default=t.seed, help=f"random seed (default: {t.seed})")
+    g.add_argument("--threads", type=int, default=t.threads, help=f"torch CPU threads (default: {t.threads})")
+    g.add_argument("--dim", type=int, default=n.dim, help=f"joint space dimension D (default: {n.dim})")
+    g.add_argument("--dropout", type=float, default=n.dropout, help=f"dropout in the towers (default: {n.dropout})")
     g.add_argument("--separate-towers", action="store_true", help="one tower per modality (default: shared twin)")
 
 
@@ -145,6 +187,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg, net_cfg = _configs(args)
     labelled = load_data(args)
+    warning = small_data_warning(labelled.texts)
+    if warning:
+        print(f"soundseek: warning: {warning}", file=sys.stderr)
     prep = prepare(labelled, text_encoder=args.text_encoder, class_map=class_map(args))
     model, trained = train_model(prep, np.arange(len(labelled)), cfg=cfg, net_cfg=net_cfg, progress=not args.quiet)
     model.config["data"] = {"source": str(args.esc50 or args.csv or args.collection), "items": len(labelled),
@@ -154,6 +199,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"model: {args.out}  ({len(labelled)} items, {len(model.labels)} labels, best epoch {trained.best_epoch}, "
           f"validation MAP@3 {trained.best_val:.3f}, {trained.seconds:.0f} s)")
     return 0
+
+
+#: Fewer sounds than this for a typical label and the model can only memorise them.
+MIN_PER_LABEL = 5
+#: ... and for a set of captions (one text per sound), fewer sounds than this.
+MIN_CAPTIONED = 200
+
+
+def small_data_warning(texts: list[str]) -> str | None:
+    """A warning when the training set is too small to learn from (median sounds per label below
+    MIN_PER_LABEL), else None."""
+    from collections import Counter
+
+    counts = sorted(Counter(texts).values())
+    if not counts:
+        return None
+    if len(counts) > 0.8 * len(texts):  # captions: one text per sound, judge the size of the set
+        if len(texts) >= MIN_CAPTIONED:
+            return None
+        return (f"a tiny training set: {len(texts)} captioned sounds (at least {MIN_CAPTIONED} are needed to "
+                "learn anything general); add sounds")
+    median = counts[len(counts) // 2]
+    if median >= MIN_PER_LABEL:
+        return None
+    return (f"a tiny training set: {len(texts)} sounds for {len(counts)} labels (median {median} per label, "
+            f"fewest {counts[0]}); with fewer than {MIN_PER_LABEL} sounds per label the model memorises them "
+            "rather than learning what a label sounds like; add sounds, or use a caption per sound")
 
 
 def class_map(args: argparse.Namespace) -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
+import threading
+import time
 from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
@@ -51,11 +53,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
               + ("" if token else "; anyone who can reach it can search and download your sounds (set --token)"),
               file=sys.stderr)
     root = resolve_collection(args.collection)
+    started = time.perf_counter()
+    _say(f"opening the collection {root} ...")
     app = create_app(root, token=token, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
                      max_upload_seconds=args.max_upload_seconds, cache_size=0 if args.no_cache else 1024,
                      model_dir=args.model, allowed_hosts=allowed_names(args.host, args.allow_host))
-    app.state.soundseek.warm()
+    state = app.state.soundseek
+    counts = state.engine.coll.counts()
+    _say(f"{counts['sounds']:,} sounds, {counts['segments']:,} segments, audio encoder "
+         f"'{state.engine.space}' ({time.perf_counter() - started:.1f} s)")
+    threading.Thread(target=_warm, args=(state, started), name="soundseek-warm", daemon=True).start()
     return _run(app, args.host, args.port, args.log_level)
+
+
+def _say(message: str) -> None:
+    print(f"soundseek: {message}", file=sys.stderr, flush=True)
+
+
+def _warm(state, started: float) -> None:  # type: ignore[no-untyped-def]
+    """Load the text encoder and search caches while the server already answers (requests that need
+    the engine wait for it); say when it is ready."""
+    _say("loading the search models (text encoder, class names, the library's words) in the background; "
+         "the page is already up, the first search waits for them ...")
+    state.warm()
+    _say(f"ready: searches answer now ({time.perf_counter() - started:.1f} s after start)")
 
 
 def _run(app, host: str, port: int, log_level: str) -> int:  # type: ignore[no-untyped-def]

@@ -70,9 +70,12 @@ class YamnetEncoder:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise ModelError("ai-edge-litert is not installed") from exc
-        self._interpreter = Interpreter(
-            model_path=str(folder / "yamnet.tflite"), num_threads=self.config.num_threads
-        )
+        from soundseek.native_log import filtered_stderr
+
+        with filtered_stderr():  # drop TFLite's "Created ... XNNPACK delegate" line
+            self._interpreter = Interpreter(
+                model_path=str(folder / "yamnet.tflite"), num_threads=self.config.num_threads
+            )
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = self._interpreter.get_output_details()
         self._scores = next(d["index"] for d in outputs if d["shape"][-1] == 521)
@@ -141,7 +144,10 @@ class YamnetEncoder:
     def _run(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(chunk) != self._size:
             self._interpreter.resize_tensor_input(self._input, [len(chunk)], strict=False)
-            self._interpreter.allocate_tensors()
+            from soundseek.native_log import filtered_stderr
+
+            with filtered_stderr():
+                self._interpreter.allocate_tensors()
             self._size = len(chunk)
         self._interpreter.set_tensor(self._input, np.ascontiguousarray(chunk, dtype=np.float32))
         self._interpreter.invoke()

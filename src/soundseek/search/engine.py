@@ -184,7 +184,13 @@ class SearchEngine:
     @property
     def matcher(self) -> ClassNameMatcher | None:
         if self._matcher is None and self.class_names:
-            self._matcher = ClassNameMatcher(self.class_names, self.text_encoder, ZeroShotConfig(template=QUERY_TEMPLATE))
+            from soundseek.search.state import cached_text_vectors
+            from soundseek.search.zeroshot import class_phrases
+
+            phrases = class_phrases(self.class_names, QUERY_TEMPLATE)[0]
+            self._matcher = ClassNameMatcher(self.class_names, self.text_encoder, ZeroShotConfig(template=QUERY_TEMPLATE),
+                                             phrase_vectors=cached_text_vectors(self.coll, "class_phrases", phrases,
+                                                                                self.text_encoder))
         return self._matcher
 
     @property
@@ -311,6 +317,12 @@ class SearchEngine:
         """One vector for a query file (or its [start, end] part) in the collection's space. Returns (dim,)."""
         return self._embed_query(path, start, end)[0]
 
+    def embed_query_span(self, path: str | Path, *, start: float | None = None, end: float | None = None,
+                         waveform: np.ndarray | None = None) -> tuple[np.ndarray, Span]:
+        """The query's vector (dim,) and the time range of the file it covers (`waveform`: the file
+        already decoded at the encoder's rate)."""
+        return self._embed_query(path, start, end, waveform)
+
     def _embed_query(self, path: str | Path, start: float | None, end: float | None,
                      waveform: np.ndarray | None = None) -> tuple[np.ndarray, Span]:
         from soundseek.audio import load_audio
@@ -375,6 +387,11 @@ class SearchEngine:
         return self.search_vector(vector, top=top, offset=offset, filters=filters, exclude=exclude)
 
     # -- ranking -------------------------------------------------------------------------------
+    def rank_segments(self, scores: np.ndarray, *, top: int = 10, offset: int = 0,
+                      filters: Filters | None = None) -> list[Hit]:
+        """Hits (best segment per file, with moments) for any per-segment scores (-inf = no hit)."""
+        return self._rank(scores, top=top, offset=offset, filters=filters)
+
     def _rank(self, scores: np.ndarray, *, top: int, offset: int, filters: Filters | None) -> list[Hit]:
         if top < 1 or offset < 0:
             raise QueryError(f"the number of results must be >= 1 and the offset >= 0 (got {top}, {offset})")

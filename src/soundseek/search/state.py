@@ -154,3 +154,29 @@ def load_sound_text_vectors(coll: Collection, table: SegmentTable, encoder: Text
     except OSError:
         pass
     return out
+
+
+def cached_text_vectors(coll: Collection, name: str, texts: list[str], encoder: TextEncoder) -> np.ndarray:
+    """`encoder.encode_text(texts)`, cached as `index/<name>_<encoder>.npz` with a hash of the texts (the
+    521 AudioSet class phrases take seconds to embed on a busy CPU; a server start should not redo it).
+
+    Returns: (len(texts), dim) float32.
+    """
+    import hashlib
+
+    key = hashlib.sha1("\n".join([encoder.name, str(encoder.dim), *texts]).encode()).hexdigest()
+    path = coll.root / "index" / f"{name}_{encoder.name}.npz"
+    try:
+        with np.load(path) as cached:
+            if str(cached["key"]) == key:
+                return cached["vectors"]
+    except (OSError, ValueError, KeyError):
+        pass
+    vectors = np.asarray(encoder.encode_text(texts), dtype=np.float32)
+    try:
+        buf = io.BytesIO()
+        np.savez(buf, key=key, vectors=vectors)
+        atomic_write_bytes(path, buf.getvalue())
+    except OSError:
+        pass
+    return vectors

@@ -28,19 +28,28 @@ class ZeroShotConfig:
     template: str = QUERY_TEMPLATE
 
 
+def class_phrases(class_names: list[str], template: str) -> tuple[list[str], list[int]]:
+    """Each class name and each of its comma-separated alternatives in the template, with its class index."""
+    phrases, owners = [], []
+    for i, name in enumerate(class_names):
+        for alt in dict.fromkeys([name] + [a.strip() for a in name.split(",") if a.strip()]):
+            phrases.append(template.format(alt))
+            owners.append(i)
+    return phrases, owners
+
+
 class ClassNameMatcher:
     """Maps free text to weighted AudioSet classes."""
 
-    def __init__(self, class_names: list[str], text_encoder: TextEncoder, config: ZeroShotConfig | None = None) -> None:
+    def __init__(self, class_names: list[str], text_encoder: TextEncoder, config: ZeroShotConfig | None = None,
+                 *, phrase_vectors: np.ndarray | None = None) -> None:
+        """`phrase_vectors`: the embeddings of `class_phrases(class_names, config.template)[0]` when already
+        known (a cache); else they are computed here."""
         self.class_names = class_names
         self.config = config or ZeroShotConfig()
         self.text_encoder = text_encoder
-        phrases, owners = [], []
-        for i, name in enumerate(class_names):
-            for alt in dict.fromkeys([name] + [a.strip() for a in name.split(",") if a.strip()]):
-                phrases.append(self.config.template.format(alt))
-                owners.append(i)
-        self._phrase_vectors = text_encoder.encode_text(phrases)
+        phrases, owners = class_phrases(class_names, self.config.template)
+        self._phrase_vectors = text_encoder.encode_text(phrases) if phrase_vectors is None else phrase_vectors
         self._owners = np.asarray(owners, dtype=np.int64)
 
     def query_vector(self, query: str) -> np.ndarray:

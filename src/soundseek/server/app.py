@@ -73,6 +73,7 @@ def create_app(collection_dir: Path | str, *, token: str | None = None, max_uplo
 
 
 def _add_routes(app: FastAPI, config: ServerConfig) -> None:
+    from soundseek.server.routes_export import router as export_router
     from soundseek.server.routes_search import router as search_router
     from soundseek.server.routes_sounds import health_router
     from soundseek.server.routes_sounds import router as sounds_router
@@ -81,6 +82,7 @@ def _add_routes(app: FastAPI, config: ServerConfig) -> None:
     app.include_router(health_router)
     app.include_router(sounds_router, dependencies=auth)
     app.include_router(search_router, dependencies=auth)
+    app.include_router(export_router, dependencies=auth)
     static = resources.files("soundseek") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     index = Path(str(static / "index.html"))

@@ -62,6 +62,9 @@ async def query_filters(
 
 
 QueryFilters = Annotated[FiltersModel, Depends(query_filters)]
+#: "Like this, but ...": words the hits should also be about, or should not be about.
+Toward = Annotated[str | None, Query(max_length=200, description="words the hits should also be about, e.g. 'metallic'")]
+Away = Annotated[str | None, Query(max_length=200, description="words the hits should not be about, e.g. 'speech'")]
 
 
 def page_json(kind: str, query: str | None, hits: list[Hit], *, top: int, offset: int) -> bytes:
@@ -93,9 +96,14 @@ async def cached_page(state: ServerState, key: tuple, search: Callable[[], list[
 @router.get("/search", response_model=SearchResponse, summary="Text search")
 async def search_get(state: State, filters: QueryFilters,
                      q: Annotated[str, Query(min_length=1, max_length=500, description="words, e.g. 'dog barking'")],
-                     top: Top = 10, offset: Offset = 0) -> Response:
-    """Rank sounds for a text query (the same scoring and hit schema as `soundseek search --json`)."""
+                     top: Top = 10, offset: Offset = 0, without: Away = None) -> Response:
+    """Rank sounds for a text query (the same scoring and hit schema as `soundseek search --json`);
+    `without` pushes the ranking away from other words."""
     f = filters.to_filters()
+    if without and without.strip():
+        from soundseek.search.steer import text_without
+        return await cached_page(state, (f, without), lambda: text_without(state.engine, q, without, top=top,
+                                 offset=offset, filters=f), kind="text", query=q, top=top, offset=offset)
     return await cached_page(state, (f,), lambda: state.engine.search_text(q, top=top, offset=offset, filters=f),
                              kind="text", query=q, top=top, offset=offset)
 
@@ -111,13 +119,20 @@ async def search_post(state: State, body: SearchRequest) -> Response:
 def search_audio(state: State, filters: QueryFilters,
                  file: Annotated[UploadFile, File(description="any format the indexer reads (WAV, FLAC, OGG, MP3, ...)")],
                  start: Annotated[float | None, Form(ge=0)] = None, end: Annotated[float | None, Form(gt=0)] = None,
-                 top: Top = 10, offset: Offset = 0) -> Response:
-    """Nearest sounds to the uploaded one (or its [start, end] part). Size and duration are capped."""
-    cfg = state.config
+                 top: Top = 10, offset: Offset = 0, toward: Toward = None, away: Away = None) -> Response:
+    """Nearest sounds to the uploaded one (or its [start, end] part), optionally steered by words
+    ("like this, but `toward`, without `away`"). Size and duration are capped."""
+    from soundseek.search.steer import Steer, search_audio_like
+
+    cfg, how, f = state.config, Steer.of(toward, away), filters.to_filters()
     with saved_upload(file, max_bytes=cfg.max_upload_bytes, max_seconds=cfg.max_upload_seconds) as path:
         wave = decoded_upload(state, path)
-        hits = state.locked(lambda: state.engine.search_audio(
-            path, start=start, end=end, top=top, offset=offset, filters=filters.to_filters(), waveform=wave))
+        if how.active():
+            hits = state.locked(lambda: search_audio_like(state.engine, path, how, start=start, end=end, top=top,
+                                                          offset=offset, filters=f, waveform=wave))
+        else:
+            hits = state.locked(lambda: state.engine.search_audio(path, start=start, end=end, top=top,
+                                                                  offset=offset, filters=f, waveform=wave))
     return Response(page_json("audio", file.filename, hits, top=top, offset=offset), media_type="application/json")
 
 
@@ -135,16 +150,20 @@ def decoded_upload(state: ServerState, path: Path) -> np.ndarray:
 
 @router.get("/segments/{segment_id}/similar", response_model=SearchResponse, summary="More like this segment")
 async def similar_segment(state: State, segment_id: SoundId, filters: QueryFilters,
-                          top: Top = 10, offset: Offset = 0) -> Response:
-    """Nearest sounds to one indexed segment, leaving out its own sound."""
-    f = filters.to_filters()
+                          top: Top = 10, offset: Offset = 0, toward: Toward = None, away: Away = None) -> Response:
+    """Nearest sounds to one indexed segment, leaving out its own span; `toward`/`away` steer it by words."""
+    from soundseek.search.steer import Steer, segment_like
+
+    f, how = filters.to_filters(), Steer.of(toward, away)
 
     def search() -> list[Hit]:
         if not state.engine.coll.segments([segment_id]):
             raise HTTPException(404, f"no segment with id {segment_id}")
+        if how.active():
+            return segment_like(state.engine, segment_id, how, top=top, offset=offset, filters=f)
         return state.engine.more_like_this(segment_id, top=top, offset=offset, filters=f)
 
-    return await cached_page(state, (f,), search, kind="similar", query=f"segment {segment_id}", top=top, offset=offset)
+    return await cached_page(state, (f, how), search, kind="similar", query=f"segment {segment_id}", top=top, offset=offset)
 
 
 @router.get("/sounds/{sound_id}/similar", response_model=SearchResponse, summary="More like this sound")

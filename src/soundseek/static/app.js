@@ -1,5 +1,6 @@
-// soundseek web page: search by words, by an uploaded or recorded sound; audition and explore hits.
-// Plain JavaScript, no build step. Talks to the JSON API under /api (see docs/server.md).
+// soundseek web page: search by words, by an uploaded or recorded sound, "like this, but ..."; the sound
+// page. Plain JavaScript, no build step (wave.js, audition.js, results.js are loaded before this file).
+// Talks to the JSON API under /api (see docs/server.md).
 "use strict";
 
 const PAGE_SIZE = 20;
@@ -8,9 +9,9 @@ const $ = (sel) => document.querySelector(sel);
 
 const state = {
   token: null,
-  lastQuery: null,   // {kind, run(offset)} to fetch further pages
+  lastQuery: null,   // {kind, label, run(offset)} to fetch further pages
   nextOffset: null,
-  playing: null,     // {hit, li, canvas, peaks}
+  playing: null,     // the item being auditioned: {soundId, name, duration, seg, li, button, canvas, view}
   recorder: null,
 };
 
@@ -63,204 +64,19 @@ function setStatus(text, isError = false) {
   el.classList.toggle("error", isError);
 }
 
-// ---- waveforms ------------------------------------------------------------------------------
-const peakCache = new Map();
-
-async function loadPeaks(soundId, width) {
-  const key = `${soundId}:${width}`;
-  if (!peakCache.has(key)) {
-    peakCache.set(key, api(`/api/sounds/${soundId}/waveform?width=${width}`).then((r) => r.peaks));
-  }
-  return peakCache.get(key);
-}
-
-function drawWave(canvas, peaks, duration, seg, playhead) {
-  const ctx = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height, mid = h / 2;
-  ctx.clearRect(0, 0, w, h);
-  if (seg && duration > 0) {
-    const x0 = (seg.start / duration) * w, x1 = (seg.end / duration) * w;
-    ctx.fillStyle = "rgba(251, 191, 36, 0.35)";
-    ctx.fillRect(x0, 0, Math.max(2, x1 - x0), h);
-  }
-  const n = peaks.length;
-  for (let i = 0; i < n; i++) {
-    const x = Math.floor((i / n) * w);
-    const inSeg = seg && duration > 0 && i / n >= seg.start / duration && i / n <= seg.end / duration;
-    ctx.fillStyle = inSeg ? "#b45309" : "#475569";
-    const [lo, hi] = peaks[i];
-    const top = mid - hi * mid, bottom = mid - lo * mid;
-    ctx.fillRect(x, top, Math.max(1, w / n), Math.max(1, bottom - top));
-  }
-  if (playhead != null && duration > 0) {
-    ctx.fillStyle = "#0f766e";
-    ctx.fillRect((playhead / duration) * w - 1, 0, 2, h);
-  }
-}
-
-async function paintWave(canvas, soundId, duration, seg) {
-  const ratio = window.devicePixelRatio || 1;
-  const cssWidth = canvas.clientWidth || 600;
-  canvas.width = Math.min(2000, Math.round(cssWidth * ratio));
-  canvas.height = Math.round((parseInt(canvas.getAttribute("height"), 10) || 56) * ratio);
-  const bins = Math.max(16, Math.min(1000, Math.round(cssWidth)));
-  const peaks = await loadPeaks(soundId, bins);
-  canvas.dataset.ready = "1";
-  drawWave(canvas, peaks, duration, seg, null);
-  return peaks;
-}
-
-// ---- playback -------------------------------------------------------------------------------
-function player() { return $("#player"); }
-
-async function play(item, start = item.start) {
-  const audio = player();
-  if (state.playing === item && !audio.paused && start === item.start) {
-    audio.pause();
-    return;
-  }
-  if (state.playing !== item) stopHighlight();
-  state.playing = item;
-  item.li && item.li.classList.add("playing");
-  const src = withToken(`/api/sounds/${item.soundId}/audio`);
-  if (audio.dataset.src !== src) {
-    audio.src = src;
-    audio.dataset.src = src;
-  }
-  $("#player-bar").hidden = false;
-  $("#now-playing").textContent = item.name;
-  await seekAndPlay(audio, start || 0);
-}
-
-function seekAndPlay(audio, start) {
-  const go = () => { audio.currentTime = start; return audio.play(); };
-  if (audio.readyState >= 1) return go().catch(reportPlayError);
-  audio.preload = "auto";
-  return new Promise((resolve) => {
-    audio.addEventListener("loadedmetadata", () => resolve(go().catch(reportPlayError)), { once: true });
-    audio.load();
-  });
-}
-
-function reportPlayError(err) {
-  setStatus(`Cannot play this file in the browser (${err.message}).`, true);
-}
-
-function stopHighlight() {
-  const item = state.playing;
-  if (!item) return;
-  item.li && item.li.classList.remove("playing");
-  if (item.button) item.button.textContent = "Play";
-  if (item.peaks) drawWave(item.canvas, item.peaks, item.duration, item.seg, null);
-}
-
-function onPlayerTick() {
-  const item = state.playing;
-  if (!item || !item.peaks) return;
-  drawWave(item.canvas, item.peaks, item.duration, item.seg, player().currentTime);
-}
-
-function bindPlayer() {
-  const audio = player();
-  audio.addEventListener("timeupdate", onPlayerTick);
-  audio.addEventListener("play", () => { if (state.playing && state.playing.button) state.playing.button.textContent = "Pause"; });
-  audio.addEventListener("pause", () => { if (state.playing && state.playing.button) state.playing.button.textContent = "Play"; });
-  audio.addEventListener("error", () => setStatus("The audio file could not be loaded.", true));
-}
-
-function seekFromCanvas(item, event) {
-  const rect = item.canvas.getBoundingClientRect();
-  const at = ((event.clientX - rect.left) / rect.width) * item.duration;
-  play(item, Math.max(0, Math.min(at, item.duration)));
-}
-
-// ---- results --------------------------------------------------------------------------------
-function renderHit(hit) {
-  const li = $("#hit-template").content.firstElementChild.cloneNode(true);
-  const name = baseName(hit.path);
-  const link = li.querySelector(".name");
-  link.textContent = name;
-  link.href = `/sound/${hit.sound_id}`;
-  link.title = hit.path;
-  li.querySelector(".info").textContent =
-    `${clock(hit.duration)} long · best match ${clock(hit.start)}–${clock(hit.end)}`;
-  const score = li.querySelector(".score");
-  if (hit.relevance != null) {
-    score.textContent = `${Math.round(hit.relevance * 100)}%`;
-    score.title = "calibrated relevance: how likely this hit is what you asked for";
-  } else {
-    score.textContent = hit.score.toFixed(3);
-  }
-  const tags = li.querySelector(".tags");
-  for (const tag of hit.tags.slice(0, 6)) {
-    const t = document.createElement("li");
-    t.textContent = tag;
-    tags.appendChild(t);
-  }
-  renderOrigin(li, hit);
-  const button = li.querySelector(".play");
-  button.setAttribute("aria-label", `Play ${name} from ${clock(hit.start)}`);
-  const canvas = li.querySelector("canvas");
-  const item = { soundId: hit.sound_id, name, start: hit.start, duration: hit.duration,
-                 seg: { start: hit.start, end: hit.end }, li, button, canvas, peaks: null };
-  button.addEventListener("click", () => play(item));
-  canvas.addEventListener("click", (e) => seekFromCanvas(item, e));
-  const similar = li.querySelector(".similar");
-  similar.setAttribute("aria-label", `More like ${name}`);
-  similar.addEventListener("click", () => searchSimilar(hit.segment_id, name));
-  li.dataset.soundId = hit.sound_id;
-  return { li, item };
-}
-
-// Where a crawled sound came from (title, page, licence) and whether it duplicates other sounds.
-function renderOrigin(li, hit) {
-  const tags = li.querySelector(".tags");
-  if (hit.duplicates) {
-    const d = document.createElement("li");
-    d.className = "duplicate";
-    const n = hit.duplicates.sound_ids.length;
-    d.textContent = `${hit.duplicates.kind} duplicate of ${n} other${n === 1 ? "" : "s"}`;
-    d.title = `sound ids ${hit.duplicates.sound_ids.join(", ")} (found by soundseek duplicates)`;
-    tags.prepend(d);
-  }
-  if (!hit.source) return;
-  const p = document.createElement("p");
-  p.className = "source";
-  const a = document.createElement("a");
-  a.href = hit.source.page || hit.source.url;
-  a.rel = "noopener noreferrer";
-  a.textContent = hit.source.title || hit.source.url;
-  p.append("from ", a);
-  if (hit.source.licence) p.append(` · licence: ${hit.source.licence}`);
-  if (hit.source.published) p.append(` · ${hit.source.published}`);
-  li.querySelector(".info").after(p);
-}
-
-function showHits(response, append) {
-  const list = $("#results");
-  if (!append) list.replaceChildren();
-  const items = response.hits.map(renderHit);
-  for (const { li } of items) list.appendChild(li);
-  for (const { item } of items) {
-    paintWave(item.canvas, item.soundId, item.duration, item.seg).then((p) => { item.peaks = p; })
-      .catch(() => { item.canvas.title = "waveform unavailable"; });
-  }
-  state.nextOffset = response.next_offset;
-  $("#more").hidden = response.next_offset == null;
-  return list.children.length;
-}
-
 async function runSearch(query, append = false) {
   const offset = append ? state.nextOffset : 0;
+  if (state.lastQuery !== query && !append) resetSteer(query);
   state.lastQuery = query;
   setStatus(append ? "Loading more…" : "Searching…");
   try {
     const response = await query.run(offset);
     const total = showHits(response, append);
+    const label = query.label + steerLabel(query);
     if (response.no_good_match && !append) {
-      setStatus(`No good match for ${query.label}: the closest sounds are below, none is likely what you asked for.`);
+      setStatus(`No good match for ${label}: the closest sounds are below, none is likely what you asked for.`);
     } else {
-      setStatus(total ? `${total} result${total === 1 ? "" : "s"} for ${query.label}` : `No results for ${query.label}.`);
+      setStatus(total ? `${total} result${total === 1 ? "" : "s"} for ${label}` : `No results for ${label}.`);
     }
   } catch (err) {
     if (!append) $("#results").replaceChildren();
@@ -269,31 +85,60 @@ async function runSearch(query, append = false) {
   }
 }
 
+// ---- "like this, but ...": words that steer an example query (and "without" for a text query) ------
+function steerWords() {
+  return { toward: $("#toward").value.trim(), away: $("#away").value.trim() };
+}
+
+function steerParams(p, query) {
+  const { toward, away } = steerWords();
+  if (query.kind === "text") { if (away) p.set("without", away); return p; }
+  if (toward) p.set("toward", toward);
+  if (away) p.set("away", away);
+  return p;
+}
+
+function steerLabel(query) {
+  const { toward, away } = steerWords();
+  return (query.kind !== "text" && toward ? `, but ${toward}` : "") + (away ? `, without ${away}` : "");
+}
+
+function resetSteer(query) {
+  $("#toward").value = "";
+  $("#away").value = "";
+  $("#steer").hidden = false;
+  $("#steer-toward-wrap").hidden = query.kind === "text";
+  $("#steer-title").textContent = query.kind === "text" ? "Refine:" : "Like this, but…";
+}
+
 function textQuery(q) {
-  return { label: `“${q}”`, run: (offset) => {
+  return { kind: "text", label: `“${q}”`, run: (offset) => {
     const p = filterParams();
     p.set("q", q); p.set("top", PAGE_SIZE); p.set("offset", offset);
-    return api(`/api/search?${p}`);
+    return api(`/api/search?${steerParams(p, { kind: "text" })}`);
   } };
 }
 
 function uploadQuery(blob, filename) {
-  return { label: filename, run: (offset) => {
+  const query = { kind: "audio", label: filename, run: (offset) => {
     const form = new FormData();
     form.append("file", blob, filename);
     const p = filterParams();
     p.set("top", PAGE_SIZE); p.set("offset", offset);
-    return api(`/api/search/audio?${p}`, { method: "POST", body: form });
+    return api(`/api/search/audio?${steerParams(p, query)}`, { method: "POST", body: form });
   } };
+  return query;
 }
 
 function searchSimilar(segmentId, name) {
   showView("search");
-  runSearch({ label: `sounds like ${name}`, run: (offset) => {
+  $("#q").value = "";
+  const query = { kind: "similar", label: `sounds like ${name}`, run: (offset) => {
     const p = filterParams();
     p.set("top", PAGE_SIZE); p.set("offset", offset);
-    return api(`/api/segments/${segmentId}/similar?${p}`);
-  } }).then(() => $("#results").focus());
+    return api(`/api/segments/${segmentId}/similar?${steerParams(p, query)}`);
+  } };
+  runSearch(query).then(() => $("#results").focus());
 }
 
 // ---- microphone -----------------------------------------------------------------------------
@@ -357,6 +202,7 @@ async function stopRecording() {
   button.querySelector(".label").textContent = "Record";
   if (!rec.chunks.length) { setStatus("Nothing was recorded.", true); return; }
   const wav = encodeWav(rec.chunks, sampleRate);
+  $("#q").value = "";
   await runSearch(uploadQuery(wav, "recording.wav"));
 }
 
@@ -374,36 +220,75 @@ async function openSound(soundId) {
     sound = await api(`/api/sounds/${soundId}`);
   } catch (err) {
     $("#sound-title").textContent = "Sound not found";
-    setStatus(err.message, true);
+    $("#sound-body").hidden = true;
+    $("#results").replaceChildren();
+    setStatus(`${err.message}. Go back to the search to find another sound.`, true);
     return;
   }
+  $("#sound-body").hidden = false;
   document.title = `${sound.name} · soundseek`;
   $("#sound-title").textContent = sound.name;
   $("#sound-path").textContent = sound.path;
-  const meta = $("#sound-meta");
-  meta.replaceChildren();
+  renderFacts(sound);
+  addTags($("#sound-tags"), sound.tags);
+  const canvas = $("#sound-wave");
+  const button = $("#sound-play");
+  const item = { soundId: sound.sound_id, name: sound.name, duration: sound.duration, seg: null, li: null, button,
+                 canvas, view: { soundId: sound.sound_id, duration: sound.duration, seg: null, moments: [] } };
+  button.onclick = () => play(item);
+  canvas.onclick = (e) => seekFromCanvas(item, e);
+  const download = $("#sound-download");
+  download.href = withToken(sound.audio_url);
+  download.setAttribute("download", sound.name);
+  paintWave(canvas, item.view).catch(() => { canvas.title = "waveform unavailable"; });
+  renderLane(sound);
+  await runSearch({ kind: "similar", label: "this sound", run: (offset) =>
+    api(`/api/sounds/${soundId}/similar?top=${PAGE_SIZE}&offset=${offset}`) });
+  if ($("#results").children.length) setStatus(`${$("#results").children.length} nearest neighbours`);
+}
+
+function renderFacts(sound) {
   const facts = [["Duration", clock(sound.duration)], ["Sample rate", `${sound.sample_rate} Hz`],
                  ["Channels", sound.channels], ["Format", sound.format || "?"],
                  ["Size", `${(sound.size / 1024).toFixed(0)} KB`], ["Segments", sound.segments.length]];
-  for (const [k, v] of facts) {
+  $("#sound-meta").replaceChildren(...facts.map(([k, v]) => {
     const div = document.createElement("div");
-    div.innerHTML = "<dt></dt><dd></dd>";
-    div.querySelector("dt").textContent = k;
-    div.querySelector("dd").textContent = v;
-    meta.appendChild(div);
-  }
-  const tags = $("#sound-tags");
-  tags.replaceChildren(...sound.tags.map((t) => { const li = document.createElement("li"); li.textContent = t; return li; }));
-  const canvas = $("#sound-wave");
-  const button = $("#sound-play");
-  const item = { soundId: sound.sound_id, name: sound.name, start: 0, duration: sound.duration, seg: null,
-                 li: null, button, canvas, peaks: null };
-  button.onclick = () => play(item);
-  canvas.onclick = (e) => seekFromCanvas(item, e);
-  paintWave(canvas, sound.sound_id, sound.duration, null).then((p) => { item.peaks = p; }).catch(() => {});
-  await runSearch({ label: "this sound", run: (offset) =>
-    api(`/api/sounds/${soundId}/similar?top=${PAGE_SIZE}&offset=${offset}`) });
-  if ($("#results").children.length) setStatus(`${$("#results").children.length} nearest neighbours`);
+    const dt = document.createElement("dt"), dd = document.createElement("dd");
+    dt.textContent = k; dd.textContent = v;
+    div.append(dt, dd);
+    return div;
+  }));
+}
+
+// The lane of tags over time: each segment's top tag from its start to the next segment's start;
+// neighbours with the same top tag are merged into one block.
+function laneBlocks(segments, duration) {
+  const sorted = [...segments].sort((a, b) => a.start - b.start);
+  const blocks = [];
+  sorted.forEach((seg, i) => {
+    const end = i + 1 < sorted.length ? sorted[i + 1].start : duration;
+    const tag = seg.tags[0];
+    if (!tag) return;
+    const last = blocks[blocks.length - 1];
+    if (last && last.tag === tag && Math.abs(last.end - seg.start) < 1e-6) { last.end = end; seg.tags.forEach((t) => last.all.add(t)); return; }
+    blocks.push({ tag, start: seg.start, end, all: new Set(seg.tags) });
+  });
+  return blocks;
+}
+
+function renderLane(sound) {
+  const lane = $("#tag-lane");
+  const blocks = sound.duration > 0 ? laneBlocks(sound.segments, sound.duration) : [];
+  $("#tag-lane-wrap").hidden = blocks.length === 0;
+  lane.replaceChildren(...blocks.map((b) => {
+    const span = document.createElement("span");
+    span.className = "lane-block";
+    span.style.left = `${(100 * b.start) / sound.duration}%`;
+    span.style.width = `${(100 * (b.end - b.start)) / sound.duration}%`;
+    span.textContent = b.tag;
+    span.title = `${clock(b.start)}–${clock(b.end)}: ${[...b.all].join(", ")}`;
+    return span;
+  }));
 }
 
 // ---- start ----------------------------------------------------------------------------------
@@ -439,8 +324,13 @@ function bindSearch() {
   });
   $("#upload").addEventListener("change", (e) => {
     const file = e.target.files[0];
-    if (file) runSearch(uploadQuery(file, file.name));
+    if (file) { $("#q").value = ""; runSearch(uploadQuery(file, file.name)); }
     e.target.value = "";
+  });
+  $("#steer").addEventListener("submit", (e) => { e.preventDefault(); if (state.lastQuery) runSearch(state.lastQuery); });
+  $("#steer-clear").addEventListener("click", () => {
+    $("#toward").value = ""; $("#away").value = "";
+    if (state.lastQuery) runSearch(state.lastQuery);
   });
   $("#record").addEventListener("click", () => (state.recorder ? stopRecording() : startRecording()));
   $("#more").addEventListener("click", () => state.lastQuery && runSearch(state.lastQuery, true));
@@ -449,7 +339,8 @@ function bindSearch() {
   });
   document.addEventListener("keydown", (e) => {
     const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
-    if (e.key === "/" && !typing) { e.preventDefault(); showView("search"); $("#q").focus(); }
+    if (e.key === "/" && !typing) { e.preventDefault(); showView("search"); $("#q").focus(); return; }
+    onAuditionKey(e);
   });
 }
 
@@ -457,6 +348,7 @@ function start() {
   readToken();
   bindPlayer();
   bindSearch();
+  bindResults();
   loadInfo();
   const match = window.location.pathname.match(/^\/sound\/(\d+)/);
   if (match) openSound(Number(match[1]));
