@@ -45,6 +45,18 @@ def test_play_stops_at_the_end_of_the_segment(page, server, artifacts):
     page.screenshot(path=str(artifacts / "browser-audition.png"))
 
 
+def test_play_starts_at_the_matching_segment(page, server):
+    _search(page, server, "street")
+    start, end = _segment(page)
+    assert start > 1.0  # the segment is not the file's beginning, so starting at 0 would be caught
+    page.evaluate("() => { const a = document.querySelector('#player'); window.firstPlayed = null;"
+                  " a.addEventListener('playing', () => { if (window.firstPlayed === null) window.firstPlayed = a.currentTime; }); }")
+    _long_hit(page).locator(".play").click()
+    page.wait_for_function("() => window.firstPlayed !== null")
+    first = float(page.evaluate("window.firstPlayed"))
+    assert start - 0.05 <= first <= start + 0.3, (first, start)
+
+
 def _segment(page) -> tuple[float, float]:
     return tuple(page.evaluate("() => { const h = [...document.querySelectorAll('.hit')].find((li) => "
                                f"li.textContent.includes('{LONG_NAME}')).item.seg; return [h.start, h.end]; }}"))

@@ -34,7 +34,7 @@ def test_type_a_query_see_results_and_play_a_hit(page, server, artifacts):
     page.screenshot(path=str(artifacts / "browser-search.png"), full_page=True)
 
 
-def test_play_starts_at_the_matching_segment(page, server):
+def test_the_sound_page_plays(page, server):
     page.goto(server + "/sound/1")
     page.wait_for_selector(".hit canvas[data-ready='1']")
     page.locator("#sound-play").click()
