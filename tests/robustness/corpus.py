@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import struct
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +109,35 @@ def write_must_index(folder: Path) -> dict[str, tuple[float, float]]:
     (folder / "cut_late.ogg").write_bytes(ogg[:len(ogg) * 3 // 4])  # Vorbis pages up to about 2 s
     durations["cut_late.ogg"] = (1.5, 2.5)
     return durations
+
+
+def write_ffmpeg_cases(folder: Path) -> tuple[dict[str, str], dict[str, tuple[float, float]]]:
+    """Files only ffmpeg decodes: ({name: phrase of its failure reason}, {name: (least, most) seconds}).
+
+    With ffmpeg: an M4A, copies named like an option, a URL and a concat list (decoded as the files
+    they are), a 27 KB Matroska declaring 11.6 days (refused from its header) and random bytes named
+    .m4a. Without ffmpeg every one of them fails, saying that ffmpeg is needed.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    names = ("voice memo.m4a", "-y.m4a", "http:example.m4a", "concat:voice memo.m4a|voice memo.m4a")
+    (folder / "random.m4a").write_bytes(b"\0\0\0\x20ftypM4A " + np.random.default_rng(2).bytes(4000))
+    if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
+        for name in names:
+            (folder / name).write_bytes(b"\0\0\0\x20ftypM4A " + bytes(2000))
+        return {name: "needs ffmpeg" for name in (*names, "random.m4a")}, {}
+    for name in names:
+        _ffmpeg_tone(folder / name, 2.0)
+    _ffmpeg_tone(folder / "huge_header.mka", 2.0)
+    data = bytearray((folder / "huge_header.mka").read_bytes())
+    at = data.find(b"\x44\x89\x88")  # Matroska Duration: an 8-byte float, in milliseconds
+    data[at + 3:at + 11] = struct.pack(">d", 1e9)
+    (folder / "huge_header.mka").write_bytes(bytes(data))
+    fails = {"huge_header.mka": "too long: 1000000 s exceeds the limit", "random.m4a": "not a readable audio file"}
+    return fails, {name: (1.9, 2.1) for name in names}
+
+
+def _ffmpeg_tone(path: Path, seconds: float) -> None:
+    """A 440 Hz tone with a little noise, AAC-encoded by ffmpeg into the container the extension names."""
+    source = f"sine=frequency=440:duration={seconds}"
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", source, "-af", "volume=2",
+                    "-c:a", "aac", "file:" + str(path.absolute())], check=True)

@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 from conftest import noise, tone, write_wav
 
-from robustness.corpus import UNICODE_NAMES, write_hostile, write_must_index
+from robustness.corpus import UNICODE_NAMES, write_ffmpeg_cases, write_hostile, write_must_index
 
 from soundseek.indexer import index_paths, open_for_indexing
 from soundseek.library.scan import scan
@@ -62,6 +62,9 @@ def test_hostile_files_fail_one_by_one_and_the_good_ones_are_indexed(tmp_path):
     good = _good(lib)
     expect = write_hostile(lib / "odd")
     must = write_must_index(lib / "ok")  # 8/24/32-bit PCM, 96 kHz 6 channels, unicode names, cut halfway
+    ffmpeg_fails, ffmpeg_good = write_ffmpeg_cases(lib / "ffmpeg")  # M4A, option/URL-like names, a lying header
+    expect.update(ffmpeg_fails)
+    must.update(ffmpeg_good)
     coll, enc = open_for_indexing(tmp_path / "coll", "mfcc", None)
     report = index_paths(coll, [lib], enc, quiet=True)
     reasons = {Path(p).name: r for p, r in report.failed}
