@@ -157,7 +157,7 @@ def _limited(blocks: Iterator[np.ndarray], rate: int, max_duration: float) -> It
     for block in blocks:
         frames += len(block)
         if frames > limit:
-            raise AudioError(f"too long: more than {max_duration:.0f} s of audio, although its header says less "
+            raise AudioError(f"too long: more than {max_duration:.0f} s of audio, which its header did not declare "
                              "(raise the limit with --max-duration)")
         yield block
 
