@@ -116,6 +116,17 @@ def test_names_that_look_like_options_or_urls_are_only_files(tmp_path, name):
 
 
 @needs_ffmpeg
+@pytest.mark.parametrize("content,fmt", [("ffconcat version 1.0\nfile a.m4a\nfile a.m4a\n", "concat"),
+                                         ("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1,\na.aac\n#EXT-X-ENDLIST\n", "hls")])
+def test_a_playlist_named_m4a_is_not_followed(tmp_path, content, fmt):
+    make(tmp_path / "a.m4a", 1.0)
+    make(tmp_path / "a.aac", 1.0)  # ADTS: what an HLS playlist lists
+    (tmp_path / "list.m4a").write_text(content)
+    with pytest.raises(AudioError, match=rf"not a readable audio file .*'{fmt}' format, which is not an audio"):
+        decode_file(tmp_path / "list.m4a")
+
+
+@needs_ffmpeg
 def test_indexing_decodes_an_m4a_once_beside_good_files(tmp_path, monkeypatch):
     write_wav(tmp_path / "lib" / "good.wav", tone(330.0, 1.5) + noise(1.5, amp=0.02))
     make(tmp_path / "lib" / "voice memo.m4a", 2.0)

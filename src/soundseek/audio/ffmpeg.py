@@ -4,7 +4,8 @@ The header is read with ffprobe first (rate, channels, declared duration), so li
 any sample is decoded; the samples then come from one ffmpeg process through a pipe, read in blocks
 (memory does not grow with the file's length). File names are handed over as `file:/absolute/path`
 with only the `file` protocol allowed: a name like `-y.m4a`, `http:x.m4a` or `concat:a.m4a|b.m4a`
-is a file name, never an option, a URL or a list of files.
+is a file name, never an option, a URL or a list of files; and only audio container formats are
+tried (AUDIO_DEMUXERS), so a file's content cannot be a playlist either.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from soundseek.errors import AudioError
 PROBE_TIMEOUT = 30.0
 #: Seconds ffmpeg may take to exit once its output has been read.
 EXIT_TIMEOUT = 30.0
-_PROTOCOLS = ["-protocol_whitelist", "file"]
+#: ffmpeg's demuxers for audio (and audio-carrying video) containers. Only these are tried: a text file
+#: named .m4a that holds a concat list or an HLS playlist (formats ffmpeg recognises by content) would
+#: otherwise make ffmpeg read other files.
+AUDIO_DEMUXERS = ("mov", "matroska", "aac", "asf", "ac3", "eac3", "amr", "amrnb", "amrwb", "ape", "wv", "mpc",
+                  "mpc8", "mp3", "ogg", "flac", "wav", "w64", "aiff", "caf", "au", "avi", "mpeg", "mpegts", "flv",
+                  "dts", "truehd", "tta", "voc", "dsf", "rm", "oma", "xwma", "loas", "mlp")
+_INPUT_LIMITS = ["-protocol_whitelist", "file", "-format_whitelist", ",".join(AUDIO_DEMUXERS)]
 #: Extensions of formats only ffmpeg decodes here (libsndfile's are listed in library/scan.py).
 FFMPEG_EXTENSIONS = frozenset(
     {".m4a", ".aac", ".mp4", ".m4b", ".wma", ".webm", ".mka", ".mkv", ".mov", ".ac3", ".amr", ".ape",
@@ -46,7 +53,7 @@ def ffmpeg_url(path: Path) -> str:
 def read_header(path: Path) -> tuple[int, int, float]:
     """Sample rate, channel count and declared duration (seconds; NaN when the header has none) of the
     first audio stream, from ffprobe. Raises AudioError when there is none or the file is unreadable."""
-    cmd = [shutil.which("ffprobe") or "ffprobe", "-v", "error", *_PROTOCOLS, "-select_streams", "a:0",
+    cmd = [shutil.which("ffprobe") or "ffprobe", "-v", "error", *_INPUT_LIMITS, "-select_streams", "a:0",
            "-show_entries", "stream=sample_rate,channels,duration:format=duration", "-of", "json", ffmpeg_url(path)]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=PROBE_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
@@ -90,7 +97,7 @@ def raw_blocks(path: Path, *, rate: int, channels: int, block_frames: int) -> It
     Raises:
         AudioError: ffmpeg failed (its last line of error output, without the path, is the reason).
     """
-    cmd = [shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-nostdin", *_PROTOCOLS, "-i", ffmpeg_url(path),
+    cmd = [shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-nostdin", *_INPUT_LIMITS, "-i", ffmpeg_url(path),
            "-map", "0:a:0", "-vn", "-f", "f32le", "-ac", str(channels), "-ar", str(rate), "pipe:1"]
     frame_bytes = 4 * channels
     with tempfile.TemporaryFile() as errors:
@@ -99,7 +106,7 @@ def raw_blocks(path: Path, *, rate: int, channels: int, block_frames: int) -> It
             while chunk := proc.stdout.read(block_frames * frame_bytes):  # type: ignore[union-attr]
                 usable = len(chunk) - len(chunk) % frame_bytes
                 yield np.frombuffer(chunk[:usable], dtype=np.float32).reshape(-1, channels)
-            code = proc.wait(timeout=EXIT_TIMEOUT)
+            code = _wait(proc)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -110,11 +117,23 @@ def raw_blocks(path: Path, *, rate: int, channels: int, block_frames: int) -> It
             raise AudioError(f"ffmpeg cannot decode it ({_last_line(errors.read(), path)})")
 
 
+def _wait(proc: subprocess.Popen) -> int:
+    """ffmpeg's exit status once its output is read (it may still be writing its error messages)."""
+    try:
+        return proc.wait(timeout=EXIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise AudioError(f"ffmpeg did not exit within {EXIT_TIMEOUT:.0f} s of ending its output") from None
+
+
 def _last_line(stderr: bytes, path: Path) -> str:
     """ffmpeg's last message, without the file's name (uploads are decoded from temporary files)."""
     lines = [line for line in stderr.decode(errors="replace").splitlines() if line.strip()]
     if not lines:
         return "no message"
+    refused = next((line for line in lines if "not on whitelist" in line), None)
+    if refused is not None:
+        fmt = refused.split("]")[0].lstrip("[").split("@")[0].strip()
+        return f"its content is in ffmpeg's '{fmt}' format, which is not an audio container"
     line = lines[-1]
     for name in (ffmpeg_url(path), str(Path(path).absolute()), str(path)):
         line = line.replace(name + ": ", "").replace(name, "the file")
