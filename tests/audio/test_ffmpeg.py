@@ -21,9 +21,9 @@ needs_ffmpeg = pytest.mark.skipif(ffmpeg.missing_tool() is not None, reason="ffm
 
 
 def make(path: Path, seconds: float, *, rate: int = 44100, channels: int = 2, args: tuple[str, ...] = ()) -> Path:
-    """An AAC file of a 440 Hz sine, encoded by ffmpeg (container from the extension, or `args`)."""
+    """A 440 Hz sine encoded by ffmpeg: AAC unless `args` say otherwise, container from the extension."""
     subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-                    "-ar", str(rate), "-ac", str(channels), "-c:a", "aac", *args, str(path)], check=True)
+                    "-ar", str(rate), "-ac", str(channels), *(args or ("-c:a", "aac")), str(path)], check=True)
     return path
 
 
@@ -73,6 +73,18 @@ def test_a_huge_declared_duration_is_refused_before_decoding(tmp_path, monkeypat
     declare_duration(path, 1e9)  # 27 KB declaring 11.6 days
     monkeypatch.setattr(ffmpeg, "raw_blocks", lambda *a, **k: pytest.fail("decoded before the header check"))
     with pytest.raises(AudioError, match=r"too long: 1000000 s exceeds the limit of 14400 s"):
+        stream_file(path)
+
+
+@needs_ffmpeg
+def test_an_implausible_rate_is_refused_before_decoding(tmp_path, monkeypatch):
+    path = make(tmp_path / "pcm.mka", 1.0, rate=8000, channels=1, args=("-c:a", "pcm_s16le"))
+    data = bytearray(path.read_bytes())
+    at = data.find(b"\xb5\x88")  # Matroska SamplingFrequency: an 8-byte float
+    data[at + 2:at + 10] = struct.pack(">d", 1.0)
+    path.write_bytes(bytes(data))  # 16 KB declaring 1 Hz: 8,000 samples would become 128 million at 16 kHz
+    monkeypatch.setattr(ffmpeg, "raw_blocks", lambda *a, **k: pytest.fail("decoded before the header check"))
+    with pytest.raises(AudioError, match=r"implausible sample rate 1 Hz"):
         stream_file(path)
 
 
