@@ -177,3 +177,4 @@ def test_ffprobe_json_without_an_audio_stream_is_a_clear_error():
         ffmpeg._parse_header(b'{"streams": [], "format": {"duration": "3.0"}}')
     assert ffmpeg._parse_header(b'{"streams": [{"sample_rate": "8000", "channels": 1, "duration": "N/A"}],'
                                 b' "format": {"duration": "2.5"}}') == (8000, 1, 2.5)
+

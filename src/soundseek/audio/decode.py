@@ -166,18 +166,20 @@ def _blocks(raw: Iterator[np.ndarray], rate: int, sr: int) -> Iterator[np.ndarra
     """Native (frames, channels) blocks mixed to mono, checked (NaN, silence, empty) and resampled to
     `sr` block by block (soxr's streaming resampler). Yields: float32 (n,) blocks."""
     resampler = None if rate == sr else soxr.ResampleStream(rate, sr, 1, dtype="float32", quality="HQ")
-    peak, total = 0.0, 0
+    peak, frames, total = 0.0, 0, 0
     for block in raw:
         mono = block.mean(axis=1, dtype=np.float32)
         if not np.all(np.isfinite(mono)):
             raise AudioError("corrupt audio (NaN or infinite samples)")
         peak = max(peak, float(np.max(np.abs(mono), initial=0.0)))
+        frames += len(mono)
         out = mono if resampler is None else resampler.resample_chunk(mono)
         total += len(out)
         if len(out):
             yield np.clip(out, -1.0, 1.0)
-    if resampler is not None and total:
+    if resampler is not None and frames:  # what the resampler still holds
         out = resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        total += len(out)
         if len(out):
             yield np.clip(out, -1.0, 1.0)
     if total == 0:
