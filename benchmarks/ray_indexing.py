@@ -45,9 +45,14 @@ def run(lib: Path, coll_dir: Path, cfg: dict, workers: int | None) -> dict:
     started = time.perf_counter()
     with ray_session(RayOptions(workers=workers)):  # started here so that its start-up can be told apart
         start_s = time.perf_counter() - started
-        report = index_paths(coll, [lib], enc, quiet=True, index_todo=RayIndexer(RayOptions(workers=workers)))
+        indexer = RayIndexer(RayOptions(workers=workers))
+        report = index_paths(coll, [lib], enc, quiet=True, index_todo=indexer)
     total = time.perf_counter() - started
-    return _row(f"--ray, {workers} worker(s)", report, total, start_s)
+    row = _row(f"--ray, {workers} worker(s)", report, total, start_s)
+    load_s = indexer.stats.load_seconds  # the driver: file hashes and SQLite commits, one shard at a time
+    row.update(partitions=indexer.stats.partitions, driver_load_s=round(load_s, 2),
+               driver_load_x_real_time=round(report.audio_seconds / load_s, 1))
+    return row
 
 
 def _row(name: str, report, total_s: float, start_s: float) -> dict:  # type: ignore[no-untyped-def]

@@ -28,12 +28,14 @@ from soundseek.distributed.shards import read_shard, staging_dir, table_to_encod
 
 @dataclass
 class RayRunStats:
-    """What the Ray side of a run did: partitions computed here, shards reused from a killed run."""
+    """What the Ray side of a run did: partitions computed here, shards reused from a killed run, and
+    the driver's time spent loading shards into the collection (its ceiling as the only writer)."""
 
     workers: int = 0
     partitions: int = 0
     computed: int = 0
     reused: int = 0
+    load_seconds: float = 0.0
     computed_shards: list[str] = field(default_factory=list)
 
 
@@ -68,7 +70,9 @@ class RayIndexer:
             started, seconds0 = time.perf_counter(), loader.report.audio_seconds
             with bar:
                 for shard in run_plan(plan, staging, settings, workers=workers):
+                    load_started = time.perf_counter()
                     loader.load(shard.path)
+                    self.stats.load_seconds += time.perf_counter() - load_started
                     self._count(shard.reused, shard.path if not shard.reused else None)
                     speed = (loader.report.audio_seconds - seconds0) / max(time.perf_counter() - started, 1e-9)
                     bar.set_postfix_str(f"{speed:.0f} audio s/s")
