@@ -90,8 +90,14 @@ def main() -> None:
     parser.add_argument("--audio", type=Path, required=True)
     parser.add_argument("--yamnet-dir", type=Path, required=True)
     parser.add_argument("--files", type=int, default=0, help="the first N files by name (0: all)")
+    parser.add_argument("--order", default="plain,ray1,ray2",
+                        help="the runs, in this order (to check that order does not bias a noisy machine)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    runs = {"plain": None, "ray1": 1, "ray2": 2}
+    order = args.order.split(",")
+    if sorted(order) != sorted(runs):
+        parser.error(f"--order: a permutation of {','.join(runs)}")
     cfg = {"model_dir": str(args.yamnet_dir.resolve()), "num_threads": 1}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,16 +105,18 @@ def main() -> None:
         for path in lib.iterdir():  # the page cache warm for every run alike (the first one would pay alone)
             path.read_bytes()
         load_before = os.getloadavg()[0]
-        for name, workers in (("plain", None), ("ray1", 1), ("ray2", 2)):
-            rows.append(run(lib, Path(tmp) / name, cfg, workers))
-            if workers:
-                rows[-1].update(compare(Path(tmp) / "plain", Path(tmp) / name))
+        for name in order:
+            rows.append(run(lib, Path(tmp) / name, cfg, runs[name]))
             print(json.dumps(rows[-1]), flush=True)
+        for name, row in zip(order, rows):
+            if runs[name]:
+                row.update(compare(Path(tmp) / "plain", Path(tmp) / name))
+    rows = [rows[order.index(name)] for name in runs]  # plain first in the results
     plain = rows[0]["x_real_time_total"]
     for row in rows[1:]:
         row["overhead_vs_plain_total"] = round(plain / row["x_real_time_total"] - 1, 3)
         row["overhead_vs_plain_steady"] = round(plain / row["x_real_time_steady"] - 1, 3)
-    result = {"machine": f"{platform.node()} {os.cpu_count()} CPUs", "date": time.strftime("%Y-%m-%d"),
+    result = {"machine": f"{platform.node()} {os.cpu_count()} CPUs", "date": time.strftime("%Y-%m-%d"), "order": order,
               "files": rows[0]["files"], "loadavg_before": round(load_before, 2),
               "loadavg_after": round(os.getloadavg()[0], 2), "rows": rows}
     print(json.dumps(result, indent=2))

@@ -9,8 +9,8 @@ it until a run starts (`pip install 'soundseek[scale]'`).
 from __future__ import annotations
 
 from soundseek.distributed.cluster import RayOptions, ray_session, require_ray
-from soundseek.distributed.index import RayIndexer, RayRunStats
+from soundseek.distributed.index import RayIndexer, RayRunStats, ShardLoader
 from soundseek.distributed.ingest import Shard, encoder_settings, ingest, plan_ingest, run_plan
 
-__all__ = ["RayIndexer", "RayOptions", "RayRunStats", "Shard", "encoder_settings", "ingest", "plan_ingest",
-           "ray_session", "require_ray", "run_plan"]
+__all__ = ["RayIndexer", "RayOptions", "RayRunStats", "Shard", "ShardLoader", "encoder_settings", "ingest",
+           "plan_ingest", "ray_session", "require_ray", "run_plan"]

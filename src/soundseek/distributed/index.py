@@ -56,12 +56,12 @@ class RayIndexer:
         staging.mkdir(parents=True, exist_ok=True)
         prune_stale(staging, known)
         if todo:
-            loader = _ShardLoader(coll, encoder, report, metadata, known, outside_links)
+            loader = ShardLoader(coll, encoder, report, metadata, known, outside_links)
             self._run(todo, staging, encoder_settings(encoder.name, encoder_config_dict(encoder), max_duration),
                       loader, quiet)
         prune_stale(staging, coll.sound_signatures())
 
-    def _run(self, todo: list[FoundFile], staging: Path, settings: dict, loader: "_ShardLoader", quiet: bool) -> None:
+    def _run(self, todo: list[FoundFile], staging: Path, settings: dict, loader: "ShardLoader", quiet: bool) -> None:
         with ray_session(self.options) as workers:
             plan = plan_ingest(todo, staging, settings, workers=workers, partition_files=self.options.partition_files)
             self.stats = RayRunStats(workers=workers, partitions=plan.total)
@@ -87,8 +87,10 @@ class RayIndexer:
 
 
 @dataclass
-class _ShardLoader:
-    """Loads shards into the collection, file by file, as a plain run commits them."""
+class ShardLoader:
+    """Loads shards into the collection, file by file, as a plain run commits them, then deletes each.
+    The caller holds the collection's writer lock. `known`: the collection's `sound_signatures()` before
+    the run (a known path is counted as updated, and its old version is forgotten if it now fails)."""
 
     coll: Collection
     encoder: AudioEncoder
