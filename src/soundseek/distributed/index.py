@@ -75,7 +75,7 @@ class RayIndexer:
                     self.stats.load_seconds += time.perf_counter() - load_started
                     self._count(shard.reused, shard.path if not shard.reused else None)
                     speed = (loader.report.audio_seconds - seconds0) / max(time.perf_counter() - started, 1e-9)
-                    bar.set_postfix_str(f"{speed:.0f} audio s/s")
+                    bar.set_postfix_str(f"{speed:.0f} audio s/s", refresh=False)
                     bar.update(1)
 
     def _count(self, reused: bool, computed: Path | None) -> None:
