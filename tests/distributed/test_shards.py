@@ -65,6 +65,8 @@ def test_resume_plan_reuses_only_shards_whose_files_are_unchanged(tmp_path: Path
     sources = [_found(Path(f"/lib/{i}.wav")) for i in range(6)]
     parts = cut_partitions(sources, SETTINGS, workers=1, partition_files=2)
     assert [len(p.files) for p in parts] == [2, 2, 2]
+    long = [_found(Path(f"/lib/long{i}.wav"), size=100 * 2**20) for i in range(5)]  # 100 MiB each
+    assert [len(p.files) for p in cut_partitions(long, SETTINGS, workers=1)] == [2, 2, 1]  # <= 256 MiB a partition
     for part in parts[:2]:  # a run that finished two partitions
         files = [EncodedFile(f, failure="x") for f in part.files]
         write_shard(encoded_to_table(files, SETTINGS), shard_path(staging, part.key))

@@ -31,10 +31,12 @@ from soundseek.distributed.shards import (
     write_shard,
 )
 
-#: Automatic partitioning: about this many partitions per worker (for load balance), each within
-#: MIN..MAX files (small enough that a killed run loses little, big enough to amortize a task).
+#: Automatic partitioning: about this many partitions per worker (for load balance), each of at most
+#: MAX_PARTITION_FILES files and MAX_PARTITION_BYTES of sources (small enough that a killed run loses
+#: little and a shard stays small, big enough to amortize a task).
 PARTITIONS_PER_WORKER = 4
 MAX_PARTITION_FILES = 64
+MAX_PARTITION_BYTES = 256 * 1024 * 1024
 
 
 def encoder_settings(encoder_name: str, config: dict, max_duration: float) -> dict:
@@ -101,12 +103,20 @@ def _adoptable(path: Path, settings: dict, wanted: dict, claimed: set) -> list[s
 
 
 def cut_partitions(files: list[FoundFile], settings: dict, *, workers: int, partition_files: int = 0) -> list[Partition]:
-    """Consecutive slices of `files` (their scan order), `partition_files` each, or automatic (see
-    PARTITIONS_PER_WORKER)."""
+    """Consecutive slices of `files` (their scan order): `partition_files` each, or automatic (see
+    PARTITIONS_PER_WORKER); a slice also closes at MAX_PARTITION_BYTES of source files, so that a
+    partition of long recordings stays a modest object for Ray (a shard holds ~7.4 MB per hour of audio)."""
     if not files:
         return []
     size = partition_files or min(MAX_PARTITION_FILES, max(1, math.ceil(len(files) / (workers * PARTITIONS_PER_WORKER))))
-    slices = [files[i : i + size] for i in range(0, len(files), size)]
+    slices: list[list[FoundFile]] = [[]]
+    held = 0
+    for f in files:
+        if slices[-1] and (len(slices[-1]) >= size or held + f.size > MAX_PARTITION_BYTES):
+            slices.append([])
+            held = 0
+        slices[-1].append(f)
+        held += f.size
     return [Partition(partition_key(settings, s), s) for s in slices]
 
 
