@@ -17,13 +17,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from soundseek.audio import DEFAULT_MAX_DURATION
+from soundseek.distributed.cluster import RayOptions, ray_session, require_ray
+from soundseek.distributed.ingest import encoder_settings, plan_ingest, prune_stale, run_plan
+from soundseek.distributed.shards import read_shard, staging_dir, table_to_encoded
 from soundseek.encoders import AudioEncoder, encoder_config_dict
 from soundseek.indexer import IndexReport, commit_encoded
 from soundseek.library.scan import FoundFile
 from soundseek.store import Collection
-from soundseek.distributed.cluster import RayOptions, ray_session, require_ray
-from soundseek.distributed.ingest import encoder_settings, plan_ingest, prune_stale, run_plan
-from soundseek.distributed.shards import read_shard, staging_dir, table_to_encoded
 
 
 @dataclass

@@ -18,9 +18,6 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from soundseek.errors import SoundseekError
-from soundseek.indexer import encode_found
-from soundseek.library.scan import FoundFile
 from soundseek.distributed.cluster import require_ray
 from soundseek.distributed.shards import (
     encoded_to_table,
@@ -30,6 +27,9 @@ from soundseek.distributed.shards import (
     shard_settings,
     write_shard,
 )
+from soundseek.errors import SoundseekError
+from soundseek.indexer import encode_found
+from soundseek.library.scan import FoundFile
 
 #: Automatic partitioning: about this many partitions per worker (for load balance), each of at most
 #: MAX_PARTITION_FILES files and MAX_PARTITION_BYTES of sources (small enough that a killed run loses
