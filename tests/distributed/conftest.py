@@ -22,6 +22,7 @@ from typing import Iterator
 import pytest
 
 START_TIMEOUT_S = 90.0
+STOP_GRACE_S = 5.0  # for both nodes together; then whatever is left of them is killed
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
@@ -62,9 +63,10 @@ def _stop(procs: list[subprocess.Popen]) -> None:
     for p in procs:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
     for p in procs:
         try:
-            p.wait(timeout=10)
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             pass
     for pid in _pids_in_sessions(sessions):
@@ -101,8 +103,7 @@ def ray_cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     common = ["--block", "--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
     procs = [_start([ray, "start", "--head", "--port", str(port), "--include-dashboard=false",
                      "--temp-dir", str(temp), *common], env, temp / "head.log")]
-    try:
-        _wait_for_cpus(ray, address, 1, env, procs)
+    try:  # the worker node waits for the head by itself (it retries the connection): both start at once
         procs.append(_start([ray, "start", "--address", address, *common], env, temp / "worker.log"))
         _wait_for_cpus(ray, address, 2, env, procs)
         for key, value in token.items():
