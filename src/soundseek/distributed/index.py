@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from soundseek.audio import DEFAULT_MAX_DURATION
 from soundseek.distributed.cluster import RayOptions, ray_session, require_ray
-from soundseek.distributed.ingest import encoder_settings, plan_ingest, prune_stale, run_plan
+from soundseek.distributed.ingest import Shard, encoder_settings, plan_ingest, prune_stale, run_plan
 from soundseek.distributed.shards import read_shard, staging_dir, table_to_encoded
 from soundseek.encoders import AudioEncoder, encoder_config_dict
 from soundseek.indexer import IndexReport, commit_encoded
@@ -51,6 +51,7 @@ class RayIndexer:
                  metadata: dict[str, str] | None = None, max_duration: float = DEFAULT_MAX_DURATION,
                  quiet: bool = False, known: dict | None = None, outside_links: bool = False) -> None:
         require_ray()  # a missing extra is said before anything else happens
+        self.stats = RayRunStats()
         known = coll.sound_signatures() if known is None else known
         staging = staging_dir(coll.root)
         staging.mkdir(parents=True, exist_ok=True)
@@ -73,17 +74,17 @@ class RayIndexer:
                     load_started = time.perf_counter()
                     loader.load(shard.path)
                     self.stats.load_seconds += time.perf_counter() - load_started
-                    self._count(shard.reused, shard.path if not shard.reused else None)
+                    self._count(shard)
                     speed = (loader.report.audio_seconds - seconds0) / max(time.perf_counter() - started, 1e-9)
                     bar.set_postfix_str(f"{speed:.0f} audio s/s", refresh=False)
                     bar.update(1)
 
-    def _count(self, reused: bool, computed: Path | None) -> None:
-        if reused:
+    def _count(self, shard: Shard) -> None:
+        if shard.reused:
             self.stats.reused += 1
         else:
             self.stats.computed += 1
-            self.stats.computed_shards.append(str(computed))
+            self.stats.computed_shards.append(str(shard.path))
 
 
 @dataclass
