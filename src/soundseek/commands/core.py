@@ -29,12 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="when another run is writing the collection, wait for it (default: refuse and say who)")
     p.add_argument("--allow-outside-links", action="store_true",
                    help="read .txt/.json sidecars even when they are symlinks leading outside the indexed folders")
-    g = p.add_argument_group("distributed indexing (the 'scale' extra; docs/distributed-indexing.md)")
-    g.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
-                   help="decode and embed on Ray workers: a cluster's HOST:PORT (or 'auto'); without an address, "
-                        "a local Ray instance for this run. Put it after the folders, or write --ray=ADDRESS")
-    g.add_argument("--jobs", type=int, metavar="N",
-                   help="with --ray: number of Ray workers (default: this machine's CPUs, or all the cluster's)")
+    _ray_args(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_index)
 
@@ -97,6 +92,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--encoder", help="audio encoder (default: yamnet if installed, else mfcc)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_demo)
+
+
+def _ray_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("distributed indexing (the 'scale' extra; docs/distributed-indexing.md)")
+    g.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="decode and embed on Ray workers: a cluster's HOST:PORT (or 'auto'); without an address, "
+                        "a local Ray instance for this run. Put it after the folders, or write --ray=ADDRESS")
+    g.add_argument("--jobs", type=int, metavar="N",
+                   help="with --ray: number of Ray workers (default: this machine's CPUs, or all the cluster's)")
 
 
 def _collection_arg(p: argparse.ArgumentParser) -> None:
