@@ -38,3 +38,13 @@ def test_graph_path_finds_nearly_all_true_neighbours_with_exact_cosines():
 def test_fewer_examples_than_k():
     idx, sims = nearest_examples(np.ones((3, 2), np.float32) / np.sqrt(2), np.eye(2, dtype=np.float32), k=10)
     assert idx.shape == (3, 2) and sims.shape == (3, 2)
+
+
+def test_relevance_features_find_library_rows_sorted_or_not():
+    from soundseek.search.relevance import _rows_in
+
+    positions = np.asarray([7, 2, 9, 4])
+    found, at = _rows_in(np.asarray([2, 4, 7]), positions)
+    assert found.tolist() == [True, True, False, True] and at[found].tolist() == [2, 0, 1]
+    found, at = _rows_in(np.asarray([7, 2, 4]), positions)
+    assert found.tolist() == [True, True, False, True] and at[found].tolist() == [0, 1, 2]

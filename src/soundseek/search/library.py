@@ -67,17 +67,21 @@ class LibraryModel:
     generation: int
     summary: LibrarySummary
     segment_ids: np.ndarray      # (m,) int64: the segments it scores (all of the collection's)
-    predicted: np.ndarray        # (m, T) float16, unit rows: ridge-predicted text vectors
+    predicted: np.ndarray        # (m, T) float32 in memory (float16 on disk), unit rows: ridge-predicted text vectors
     neighbours: np.ndarray       # (m, K) int32: rows of `example_text`
     neighbour_sims: np.ndarray   # (m, K) float16: cosine to those examples
     example_text: np.ndarray     # (e, T) float32, unit rows: the examples' words, embedded
+
+    def __post_init__(self) -> None:
+        # float16 halves the file, but NumPy has no BLAS for it: a 100k x 384 product took 250 ms per query
+        self.predicted = np.ascontiguousarray(self.predicted, dtype=np.float32)
 
     def scores(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ridge and semantic-kNN scores of the wordless segments for a unit query vector (T,).
 
         Returns: two (m,) float32 arrays, each >= 0.
         """
-        ridge = np.maximum(self.predicted @ query.astype(np.float16), 0).astype(np.float32)
+        ridge = np.maximum(self.predicted @ query.astype(np.float32), 0)
         return ridge, knn_scores(self.example_text @ query, self.neighbours, self.neighbour_sims)
 
 
@@ -121,8 +125,20 @@ def fit_library_model(coll: Collection, table: SegmentTable, text_encoder: TextE
     projection, mean = ridge(features[named], text, alpha)
     predicted = l2_normalize((features - mean) @ projection).astype(np.float16)
     neighbours, sims = nearest_examples(features, features[named], k=NEIGHBOURS)
+    # the segments of one sound (and sounds named alike) share their words: keep each distinct phrase
+    # once, so that a query weighs thousands of phrases rather than every named segment
+    distinct, of_example = np.unique(np.asarray(phrases, dtype=object), return_inverse=True)
+    example_text = _one_row_per_group(text, of_example, len(distinct))
     summary = LibrarySummary(n_named, int((~named).sum()), vocabulary, val_map, alpha, text_encoder.name)
-    return LibraryModel(coll.generation, summary, table.ids, predicted, neighbours, sims, text.astype(np.float32))
+    return LibraryModel(coll.generation, summary, table.ids, predicted, of_example[neighbours].astype(np.int32),
+                        sims, example_text.astype(np.float32))
+
+
+def _one_row_per_group(rows: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """A row of `rows` for each group id 0..n_groups-1 (the rows of one group are identical). Returns (n_groups, T)."""
+    pick = np.zeros(n_groups, dtype=np.int64)
+    pick[group] = np.arange(len(group))
+    return rows[pick]
 
 
 def informative_words(texts: dict[int, str], sound_ids: np.ndarray, *, max_share: float = 0.5) -> list[tuple[str, ...]]:
@@ -214,7 +230,7 @@ def model_path(coll: Collection) -> Path:
 
 def save_library_model(coll: Collection, model: LibraryModel) -> None:
     buf = io.BytesIO()
-    np.savez(buf, generation=model.generation, segment_ids=model.segment_ids, predicted=model.predicted,
+    np.savez(buf, generation=model.generation, segment_ids=model.segment_ids, predicted=model.predicted.astype(np.float16),
              neighbours=model.neighbours, neighbour_sims=model.neighbour_sims, example_text=model.example_text,
              summary=np.asarray(json.dumps(asdict(model.summary))))
     atomic_write_bytes(model_path(coll), buf.getvalue())

@@ -63,13 +63,20 @@ class TextEvidence:
             probs = np.expm1(class_scores[np.ix_(self.classes, positions)].astype(np.float64)) * SCORE_EPS
             out[:, 2] = self.class_weights @ probs
             out[:, 3] = float(self.class_similarity.max())
-        if self.library_rows is not None:
-            lookup = {int(r): i for i, r in enumerate(self.library_rows)}
-            for j, pos in enumerate(positions):
-                i = lookup.get(int(pos))
-                if i is not None:
-                    out[j, 4], out[j, 5] = self.ridge[i], self.knn[i]
+        if self.library_rows is not None and len(self.library_rows):
+            found, at = _rows_in(np.asarray(self.library_rows), positions)
+            out[found, 4], out[found, 5] = self.ridge[at[found]], self.knn[at[found]]
         return out
+
+
+def _rows_in(rows: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which `positions` occur in `rows` (unique table rows), and at which index of `rows`.
+    Returns a (k,) bool mask and (k,) indices (meaningful where the mask is True)."""
+    order = None if np.all(rows[1:] > rows[:-1]) else np.argsort(rows, kind="stable")
+    ordered = rows if order is None else rows[order]
+    at = np.minimum(np.searchsorted(ordered, positions), len(ordered) - 1)
+    found = ordered[at] == positions
+    return found, (at if order is None else order[at])
 
 
 def no_good_match(relevances: list[float | None]) -> bool:
