@@ -34,9 +34,9 @@ def milvus_expression(filters: Filters | None, table: SegmentTable,
     parts: list[str] = []
     if filters is not None:
         if filters.min_duration is not None:
-            parts.append(f"duration >= {float(filters.min_duration)!r}")
+            parts.append(f"duration >= {_number(filters.min_duration)}")
         if filters.max_duration is not None:
-            parts.append(f"duration <= {float(filters.max_duration)!r}")
+            parts.append(f"duration <= {_number(filters.max_duration)}")
         if filters.sample_rate is not None:
             parts.append(f"sample_rate == {int(filters.sample_rate)}")
         if filters.channels is not None:
@@ -52,8 +52,13 @@ def milvus_expression(filters: Filters | None, table: SegmentTable,
         path, start, end = exclude
         sounds = sorted({int(s) for s in table.sound_ids[table.paths == path]})
         if sounds:
-            parts.append(f"not (sound_id in {sounds} and start < {float(end)!r} and end > {float(start)!r})")
+            parts.append(f"not (sound_id in {sounds} and start < {_number(end)} and end > {_number(start)})")
     return " and ".join(f"({p})" for p in parts)
+
+
+def _number(value: float) -> str:
+    """A float as a Milvus literal (infinities, which Milvus has no word for, become +-1e300)."""
+    return repr(float(np.clip(float(value), -1e300, 1e300)))
 
 
 def _sounds_matching_glob(table: SegmentTable, pattern: str) -> list[int]:

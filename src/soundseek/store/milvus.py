@@ -212,7 +212,7 @@ class MilvusSegments:
         if self.dim is None:
             return
         # milvus-lite answers the iterator's timestamp probe with nothing, and pymilvus warns on every
-        # iterator that it uses its own clock instead (harmless: reads happen under the writer lock).
+        # iterator that it uses its own clock instead (harmless for these reads).
         log = logging.getLogger("pymilvus.client.iterator.query_iterator")
         level = log.level
         log.setLevel(logging.ERROR)
@@ -277,8 +277,12 @@ class MilvusSegments:
         if self.dim is None or limit <= 0:
             return [[] for _ in range(len(queries))]
         extra: dict[str, Any] = {"group_by_field": "sound_id"} if group_by_sound else {}
-        res = self.client.search(
-            self.spec.collection, data=[np.asarray(q, dtype=np.float32).tolist() for q in queries], limit=limit,
-            offset=offset, filter=expr, output_fields=["id"],
-            search_params={"metric_type": "IP", "params": {"ef": max(EF_SEARCH, limit + offset)}}, **extra)
+        try:
+            res = self.client.search(
+                self.spec.collection, data=[np.asarray(q, dtype=np.float32).tolist() for q in queries], limit=limit,
+                offset=offset, filter=expr, output_fields=["id"],
+                search_params={"metric_type": "IP", "params": {"ef": max(EF_SEARCH, limit + offset)}}, **extra)
+        except _pymilvus().MilvusException as exc:
+            raise CollectionError(f"the Milvus store {self.spec.uri} refused a search ({expr or 'no filter'}): "
+                                  f"{exc}") from exc
         return [[(int(h["id"]), float(h["distance"])) for h in hits] for hits in res]
