@@ -149,12 +149,12 @@ def test_store_errors_are_clear(tmp_path, monkeypatch, capsys):
     for bad in ["milvus://nofile", "ftp://x", "http://"]:
         with pytest.raises(CollectionError, match="--store"):
             parse_store(bad, tmp_path)
-    assert main(["index", str(lib), "--collection", str(tmp_path / "c"), "--encoder", "mfcc", "--quiet"]) == 0
+    assert main(["index", str(lib), "--collection", str(tmp_path / "c"), "--encoder", "mfcc", "--quiet", "--no-learn"]) == 0
     capsys.readouterr()
-    assert main(["index", str(lib), "--collection", str(tmp_path / "c"), "--store", f"milvus://{tmp_path}/v.db"]) != 0
+    assert main(["index", str(lib), "--collection", str(tmp_path / "c"), "--store", f"milvus://{tmp_path}/v.db", "--no-learn"]) != 0
     assert "a store is chosen when a collection is created" in capsys.readouterr().err
     assert main(["index", str(lib), "--collection", str(tmp_path / "d"), "--encoder", "mfcc",
-                 "--store", f"milvus://{tmp_path}/v.db", "--index", "hnsw"]) != 0
+                 "--store", f"milvus://{tmp_path}/v.db", "--index", "hnsw", "--no-learn"]) != 0
     assert "Milvus' HNSW" in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "pymilvus", None)  # as if the extra were not installed
     coll = Collection.create(tmp_path / "e", audio_encoder="mfcc", encoder_config={})
