@@ -119,7 +119,7 @@ class SegmentRows:
             "sample_rate": int(self.sample_rates[i]), "channels": int(self.channels[i]),
             "path": self.paths[i][:MAX_PATH_CHARS],
             "tags": [t.lower()[:MAX_TAG_CHARS] for t in self.tags[i][:MAX_TAGS]],
-            "generation": int(self.generations[i]), "vector": self.vectors[i].astype(np.float32).tolist(),
+            "generation": int(self.generations[i]), "vector": np.ascontiguousarray(self.vectors[i], dtype=np.float32),
         } for i in range(len(self))]
 
 
