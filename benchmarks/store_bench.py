@@ -13,7 +13,8 @@ the segments pass). Ground truth: exact inner product over the segments that pas
 - load: from vectors in memory to the first answered search (FAISS: `HnswIndex.add`; Milvus:
   `MilvusSegments.upsert` in batches of 2000, flush, first search, through soundseek's store code).
 - query p50/p99: one query at a time, top 10, with the filter (FAISS: an `IDSelectorBitmap` built from
-  the filter mask, included in the time; Milvus: the filter expression).
+  the filter mask, included in the time; and, on fewer queries, what `SearchEngine` does today with a
+  filter on the embedded store: search k = n, then mask; Milvus: the filter expression).
 - recall@10: share of the exact filtered top 10 found.
 - memory: resident-set growth of the process that holds the index (for the server: the server's).
 Every backend uses HNSW with M=32, efConstruction=80, efSearch=64 over inner product.
@@ -95,7 +96,7 @@ def summary(name: str, load_s: float, lat: list[float], found: list[list[int]], 
             "memory_mb": round(mem, 1)}
 
 
-def bench_faiss(data: dict, queries: np.ndarray, truth: np.ndarray) -> dict:
+def bench_faiss(data: dict, queries: np.ndarray, truth: np.ndarray, engine_queries: int) -> list[dict]:
     import faiss
 
     from soundseek.vindex.hnsw import HnswIndex
@@ -114,7 +115,19 @@ def bench_faiss(data: dict, queries: np.ndarray, truth: np.ndarray) -> dict:
         _, pos = index._index.search(q[None, :], 10, params=faiss.SearchParametersHNSW(sel=sel, efSearch=64))
         lat.append(time.perf_counter() - t)
         found.append([int(p) for p in pos[0] if p >= 0])
-    return summary("faiss-hnsw (embedded)", load, lat, found, truth, mem)
+    rows = [summary("faiss-hnsw + IDSelector (ef 64)", load, lat, found, truth, mem)]
+    lat, found = [], []
+    for q in queries[:engine_queries]:
+        t = time.perf_counter()
+        mask = (data["rate"] == 44100) & (data["duration"] <= 60.0)
+        scores, ids = index.search(q[None, :], len(mask))  # what SearchEngine does with a filter: k = n, then mask
+        keep = ids[0][(ids[0] >= 0)]
+        keep = keep[mask[keep]][:10]
+        lat.append(time.perf_counter() - t)
+        found.append([int(i) for i in keep])
+    rows.append(summary("faiss-hnsw, engine's filtered path (k = n, then mask)", load, lat, found,
+                        truth[:engine_queries], mem))
+    return rows
 
 
 def bench_milvus(name: str, uri: str, data: dict, queries: np.ndarray, truth: np.ndarray, server_pid: int | None) -> dict:
@@ -167,13 +180,13 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
                 pass
 
 
-def run_one(n: int, dim: int, count: int, stores: list[str]) -> list[dict]:
+def run_one(n: int, dim: int, count: int, stores: list[str], engine_queries: int) -> list[dict]:
     data = make_data(n, dim)
     queries, truth = make_queries(data, count)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         if "faiss" in stores:
-            out.append(bench_faiss(data, queries, truth))
+            out.extend(bench_faiss(data, queries, truth, engine_queries))
         if "lite" in stores:
             out.append(bench_milvus("milvus-lite file (in-process)", str(Path(tmp) / "bench.db"), data, queries, truth, None))
         if "server" in stores:
@@ -193,13 +206,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--dims", type=int, nargs="+", default=[128, 1024])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--engine-queries", type=int, default=50,
+                        help="queries for the engine's k = n filtered path (it walks the whole graph)")
     parser.add_argument("--stores", nargs="+", default=["faiss", "lite", "server"], choices=["faiss", "lite", "server"])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/store_bench.json"))
     args = parser.parse_args()
     rows = []
     for dim in args.dims:
         for n in args.sizes:
-            for row in run_one(n, dim, args.queries, args.stores):
+            for row in run_one(n, dim, args.queries, args.stores, args.engine_queries):
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     meta = {"command": " ".join(["python", *sys.argv]), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
