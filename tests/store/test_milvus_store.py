@@ -161,3 +161,27 @@ def test_store_errors_are_clear(tmp_path, monkeypatch, capsys):
     coll.set_store(parse_store(f"milvus://{tmp_path}/w.db", tmp_path / "e"))
     with pytest.raises(MissingExtraError, match=r"pip install 'soundseek\[scale\]'"):
         coll.segment_store
+
+
+def test_another_process_searches_the_recorded_store(tmp_path):
+    """A milvus-lite file written by one process is loaded (not just opened) by the next one."""
+    import json
+    import os
+    import subprocess
+
+    from milvus_lite import server_manager_instance
+
+    lib = _library(tmp_path / "lib")
+    ref, ref_enc, _ = _index(tmp_path / "ref", lib)
+    db = tmp_path / "vectors.db"
+    assert main(["index", str(lib), "--collection", str(tmp_path / "coll"), "--encoder", "mfcc",
+                 "--store", f"milvus://{db}", "--quiet", "--no-learn"]) == 0
+    server_manager_instance.release_server(str(db))  # as when the indexing process exits
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-m", "soundseek.cli", "search", "--audio", str(lib / "tone0.wav"),
+                          "--collection", str(tmp_path / "coll"), "--json", "--top", "7"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    got = [(h["path"], round(h["score"], 4)) for h in json.loads(out.stdout)]
+    want = SearchEngine(ref, audio_encoder=ref_enc).search_audio(lib / "tone0.wav", top=7)
+    assert got == [(h.path, round(h.score, 4)) for h in want]

@@ -148,6 +148,8 @@ class MilvusSegments:
         if self._dim is None and self.exists():
             info = self.client.describe_collection(self.spec.collection)
             field = next(f for f in info["fields"] if f["name"] == "vector")
+            # a collection found on disk or on a restarted server is "released" until loaded
+            self.client.load_collection(self.spec.collection)
             self._dim = int(field["params"]["dim"])
         return self._dim
 
