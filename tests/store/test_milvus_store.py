@@ -14,7 +14,7 @@ from soundseek.errors import CollectionError, MissingExtraError
 from soundseek.indexer import index_paths, open_for_indexing
 from soundseek.search.engine import Filters, SearchEngine
 from soundseek.store import Collection, NewSegment, SoundRecord
-from soundseek.store.milvus import MilvusSegments, parse_store
+from soundseek.store.milvus import MilvusSegments, StoreSpec, parse_store
 
 pytest.importorskip("pymilvus", reason="the Milvus store needs the 'scale' extra")
 
@@ -156,6 +156,8 @@ def test_store_errors_are_clear(tmp_path, monkeypatch, capsys):
     assert main(["index", str(lib), "--collection", str(tmp_path / "d"), "--encoder", "mfcc",
                  "--store", f"milvus://{tmp_path}/v.db", "--index", "hnsw", "--no-learn"]) != 0
     assert "Milvus' HNSW" in capsys.readouterr().err
+    with pytest.raises(CollectionError, match="cannot open the Milvus store http://127.0.0.1:1"):
+        MilvusSegments(StoreSpec("http://127.0.0.1:1", "nothing"))  # nothing listens there
     monkeypatch.setitem(sys.modules, "pymilvus", None)  # as if the extra were not installed
     coll = Collection.create(tmp_path / "e", audio_encoder="mfcc", encoder_config={})
     coll.set_store(parse_store(f"milvus://{tmp_path}/w.db", tmp_path / "e"))

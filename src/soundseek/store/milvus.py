@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -138,6 +139,15 @@ class MilvusSegments:
     def close(self) -> None:
         self.client.close()
 
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """A Milvus failure as a CollectionError that says what failed and how to recover."""
+        try:
+            yield
+        except _pymilvus().MilvusException as exc:
+            raise CollectionError(f"the Milvus store {self.spec.uri} failed to {what}: {exc}; once it works again, "
+                                  "`soundseek index` repairs what this run left half-written") from exc
+
     # -- schema --------------------------------------------------------------------------------
     def exists(self) -> bool:
         return bool(self.client.has_collection(self.spec.collection))
@@ -184,23 +194,27 @@ class MilvusSegments:
             return
         self.ensure(rows.vectors.shape[1])
         records = rows.records()
-        for start in range(0, len(records), BATCH):
-            self.client.upsert(self.spec.collection, records[start : start + BATCH])
+        with self._errors("write segments"):
+            for start in range(0, len(records), BATCH):
+                self.client.upsert(self.spec.collection, records[start : start + BATCH])
 
     def delete_ids(self, ids: np.ndarray) -> None:
         ids = [int(i) for i in np.asarray(ids, dtype=np.int64)]
         if self.dim is None or not ids:
             return
-        for start in range(0, len(ids), IDS_PER_QUERY):
-            self.client.delete(self.spec.collection, ids=ids[start : start + IDS_PER_QUERY])
+        with self._errors("delete segments"):
+            for start in range(0, len(ids), IDS_PER_QUERY):
+                self.client.delete(self.spec.collection, ids=ids[start : start + IDS_PER_QUERY])
 
     def delete_sounds(self, sound_ids: list[int]) -> None:
         """Delete every row of these sounds."""
         sound_ids = sorted({int(s) for s in sound_ids})
         if self.dim is None or not sound_ids:
             return
-        for start in range(0, len(sound_ids), IDS_PER_QUERY):
-            self.client.delete(self.spec.collection, filter=f"sound_id in {sound_ids[start : start + IDS_PER_QUERY]}")
+        with self._errors("delete sounds"):
+            for start in range(0, len(sound_ids), IDS_PER_QUERY):
+                self.client.delete(self.spec.collection,
+                                   filter=f"sound_id in {sound_ids[start : start + IDS_PER_QUERY]}")
 
     # -- reading -------------------------------------------------------------------------------
     def count(self) -> int:
