@@ -187,3 +187,15 @@ def test_another_process_searches_the_recorded_store(tmp_path):
     got = [(h["path"], round(h["score"], 4)) for h in json.loads(out.stdout)]
     want = SearchEngine(ref, audio_encoder=ref_enc).search_audio(lib / "tone0.wav", top=7)
     assert got == [(h.path, round(h.score, 4)) for h in want]
+
+
+def test_rows_sqlite_does_not_know_are_never_hits(uri, tmp_path):
+    """Before the repair, an orphan row (a crash after the Milvus write) is left out of every search."""
+    lib = _library(tmp_path / "lib")
+    coll, enc, _ = _index(tmp_path / "coll", lib, uri)
+    row = coll.segment_store.rows([int(coll.segment_ids()[0])])[0]
+    coll.segment_store.upsert(_rows([{**row, "id": 10**9, "sound_id": 10**6}]))  # the query's own twin
+    engine = SearchEngine(coll, audio_encoder=enc)
+    query = engine.index.vectors_of(np.asarray([10**9]))[0]
+    assert 10**9 not in engine.index.search(query, 3)[1][0]
+    assert len(engine.search_vector(query, top=7)) == 7

@@ -68,6 +68,22 @@ def _sounds_matching_glob(table: SegmentTable, pattern: str) -> list[int]:
             if fnmatch.fnmatch(table.paths[r], pattern) or fnmatch.fnmatch(os.path.basename(table.paths[r]), pattern)]
 
 
+def _page(index: MilvusIndex, table: SegmentTable, vector: np.ndarray, *, top: int, offset: int,
+          expr: str) -> np.ndarray:
+    """Table rows of the best segments of the page's sounds. A row of a segment the table does not have
+    (left by a crash until `soundseek index` repairs it) is skipped, and the page asked again that much
+    longer so that it stays full. Returns: (<= top,) int64."""
+    limit = top
+    for _ in range(4):
+        ids = np.asarray([i for i, _ in index.search_grouped(vector, top=limit, offset=offset, expr=expr)], dtype=np.int64)
+        pos = table.positions(ids)
+        known = (pos < len(table)) & (table.ids[np.minimum(pos, max(len(table) - 1, 0))] == ids)
+        if known.sum() >= top or len(ids) < limit:
+            break
+        limit = top + int((~known).sum())
+    return pos[known][:top]
+
+
 def pushed_down_scores(index: MilvusIndex, table: SegmentTable, vector: np.ndarray, *, top: int, offset: int,
                        filters: Filters | None, exclude: tuple[str, float, float] | None) -> np.ndarray:
     """Cosine of every segment of the sounds on the asked page (-inf elsewhere and in the excluded span).
@@ -78,11 +94,8 @@ def pushed_down_scores(index: MilvusIndex, table: SegmentTable, vector: np.ndarr
     expr = milvus_expression(filters, table, exclude)
     if expr is None:
         return scores
-    hits = index.search_grouped(vector, top=top, offset=offset, expr=expr)
-    ids = np.asarray([i for i, _ in hits], dtype=np.int64)
-    pos = table.positions(ids)
-    known = (pos < len(table)) & (table.ids[np.minimum(pos, max(len(table) - 1, 0))] == ids)
-    rows = np.concatenate([table.rows_of_sound(int(table.sound_rows[p])) for p in pos[known]] or [np.zeros(0, np.int64)])
+    pos = _page(index, table, vector, top=top, offset=offset, expr=expr)
+    rows = np.concatenate([table.rows_of_sound(int(table.sound_rows[p])) for p in pos] or [np.zeros(0, np.int64)])
     if len(rows):
         scores[rows] = index.vectors_of(table.ids[rows]) @ np.asarray(vector, dtype=np.float32)
     if exclude is not None:

@@ -344,6 +344,10 @@ class Collection:
         vecs = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim) if ids else np.zeros((0, dim), np.float32)
         return np.asarray(ids, dtype=np.int64), vecs
 
+    def segment_ids(self) -> np.ndarray:
+        """Ids of every segment. Returns: (n,) int64, sorted."""
+        return np.asarray([r[0] for r in self.conn.execute("SELECT id FROM segments ORDER BY id")], dtype=np.int64)
+
     def segment_ids_in_space(self, space: str) -> np.ndarray:
         """Ids of the segments that have a vector in `space`. Returns: (n,) int64, sorted."""
         if (store := self._store_for(space)) is not None:
@@ -471,7 +475,7 @@ class Collection:
 def check_complete(coll: Collection, ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Milvus vectors restricted to the segments SQLite knows; a known segment without a vector (a crash
     between the two writes) is a CollectionError naming the repair."""
-    known = np.asarray([r[0] for r in coll.conn.execute("SELECT id FROM segments ORDER BY id")], dtype=np.int64)
+    known = coll.segment_ids()
     keep = np.isin(ids, known)
     if keep.sum() != len(known):
         raise CollectionError(f"the Milvus store lacks {len(known) - int(keep.sum())} segment vector(s): run "

@@ -27,9 +27,12 @@ class MilvusIndex:
 
     kind = "milvus"
 
-    def __init__(self, segments: MilvusSegments) -> None:
+    def __init__(self, segments: MilvusSegments, *, known: np.ndarray | None = None) -> None:
+        """known: sorted ids of the segments SQLite has; `search` leaves out rows of others (left by a
+        crash between the two writes until `soundseek index` repairs it)."""
         self.segments = segments
         self.dim = segments.dim or 0
+        self.known = known
 
     def __len__(self) -> int:
         return self.segments.count()
@@ -58,9 +61,19 @@ class MilvusIndex:
         out_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
         out_i = np.full((len(queries), k), -1, dtype=np.int64)
         for row, hits in enumerate(self.segments.search(queries, min(k, MAX_LIMIT))):
+            hits = self._known_only(hits)
             out_s[row, : len(hits)] = [s for _, s in hits]
             out_i[row, : len(hits)] = [i for i, _ in hits]
         return out_s, out_i
+
+    def _known_only(self, hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        if self.known is None or not hits:
+            return hits
+        if not len(self.known):
+            return []
+        ids = np.asarray([i for i, _ in hits], dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.known, ids), len(self.known) - 1)
+        return [hit for hit, ok in zip(hits, self.known[pos] == ids) if ok]
 
     def search_grouped(self, query: np.ndarray, *, top: int, offset: int = 0, expr: str = "") -> list[tuple[int, float]]:
         """The best segment of each of the `top` nearest sounds after skipping `offset` sounds, among the
