@@ -138,7 +138,8 @@ def _tagged(root, store):
 def test_tag_and_duration_filters_are_pushed_down(uri, tmp_path):
     milvus, embedded = SearchEngine(_tagged(tmp_path / "m", uri)), SearchEngine(_tagged(tmp_path / "e", None))
     query = np.ones(8, dtype=np.float32) / np.sqrt(8)
-    for filters in [Filters(tag="dog"), Filters(tag="RAIN", min_duration=7.0), Filters(tag="cat"), None]:
+    for filters in [Filters(tag="dog"), Filters(tag="RAIN", min_duration=7.0), Filters(tag="cat"), None,
+                    Filters(tag='a "quoted" \\ tag'), Filters(tag="Children's play")]:
         got = [(h.path, round(h.score, 5)) for h in milvus.search_vector(query, top=4, filters=filters)]
         assert got == [(h.path, round(h.score, 5)) for h in embedded.search_vector(query, top=4, filters=filters)]
     assert [h.path for h in milvus.search_vector(query, top=4, filters=Filters(tag="dog"))] != []
