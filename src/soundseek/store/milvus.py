@@ -133,7 +133,9 @@ class MilvusSegments:
         try:
             self.client = pymilvus.MilvusClient(spec.uri)
         except Exception as exc:  # pymilvus raises its own and gRPC errors: all mean "cannot reach it"
-            raise CollectionError(f"cannot open the Milvus store {spec.uri}: {exc}") from exc
+            hint = (" (a milvus-lite file is held by one process at a time: is `soundseek serve` or another "
+                    "run using it? Several processes need a Milvus server, see docs/scale.md)") if spec.is_file else ""
+            raise CollectionError(f"cannot open the Milvus store {spec.uri}: {exc}{hint}") from exc
         self._dim: int | None = None
 
     def close(self) -> None:
