@@ -2,10 +2,11 @@
 
 Usage:
     python benchmarks/decode_memory.py --work /tmp/decmem --hours 0.5 1 4 [--rate 48000] [--channels 2]
-        [--encoder yamnet --encoder-config model_dir=../shared/models] [--json OUT]
+        [--format wav|m4a] [--encoder yamnet --encoder-config model_dir=../shared/models] [--json OUT]
 
-For each length it writes a WAV (PCM16, `--channels` at `--rate`; pink-ish noise with a tone every
-minute, generated block by block), then runs `soundseek index FILE --collection C --no-learn --quiet` in
+For each length it writes a file (`--channels` at `--rate`; pink-ish noise with a tone every minute,
+generated block by block): a PCM16 WAV, or with `--format m4a` AAC at 128 kb/s piped through ffmpeg
+(a format only ffmpeg decodes), then runs `soundseek index FILE --collection C --no-learn --quiet` in
 a child process and reports the child's peak RSS (getrusage ru_maxrss) and wall time. Run it with an
 older checkout on PYTHONPATH to get the "before" figures (the child inherits the environment).
 """
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -27,19 +29,36 @@ import soundfile as sf
 BLOCK_SECONDS = 60
 
 
-def write_long_wav(path: Path, hours: float, rate: int, channels: int) -> None:
-    """hours of noise + a 1 s tone every minute, written one minute at a time."""
+def signal_blocks(hours: float, rate: int, channels: int) -> Iterator[np.ndarray]:
+    """hours of noise + a 1 s tone every minute, one minute at a time. Yields: float32 (n, channels)."""
     rng = np.random.default_rng(0)
     total = int(hours * 3600)
+    for start in range(0, total, BLOCK_SECONDS):
+        n = min(BLOCK_SECONDS, total - start) * rate
+        block = np.cumsum(rng.standard_normal(n)).astype(np.float32)
+        block = 0.05 * (block - np.convolve(block, np.ones(64) / 64, mode="same")) / 8
+        t = np.arange(rate) / rate
+        block[:rate] += 0.3 * np.sin(2 * np.pi * 440 * t).astype(np.float32)
+        yield np.repeat(block[:, None], channels, axis=1)
+
+
+def write_long_wav(path: Path, hours: float, rate: int, channels: int) -> None:
     with sf.SoundFile(str(path), "w", samplerate=rate, channels=channels, subtype="PCM_16",
                       format="RF64" if hours * 3600 * rate * channels * 2 > 3.9e9 else "WAV") as out:
-        for start in range(0, total, BLOCK_SECONDS):
-            n = min(BLOCK_SECONDS, total - start) * rate
-            block = np.cumsum(rng.standard_normal(n)).astype(np.float32)
-            block = 0.05 * (block - np.convolve(block, np.ones(64) / 64, mode="same")) / 8
-            t = np.arange(rate) / rate
-            block[:rate] += 0.3 * np.sin(2 * np.pi * 440 * t).astype(np.float32)
-            out.write(np.repeat(block[:, None], channels, axis=1))
+        for block in signal_blocks(hours, rate, channels):
+            out.write(block)
+
+
+def write_long_m4a(path: Path, hours: float, rate: int, channels: int) -> None:
+    """The same signal as AAC in an M4A, encoded by ffmpeg from a pipe (no WAV on disk)."""
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "f32le", "-ar", str(rate), "-ac", str(channels), "-i", "pipe:0",
+           "-c:a", "aac", "-b:a", "128k", str(path)]
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE) as proc:
+        for block in signal_blocks(hours, rate, channels):
+            proc.stdin.write(block.astype("<f4").tobytes())  # type: ignore[union-attr]
+        proc.stdin.close()  # type: ignore[union-attr]
+    if proc.returncode != 0:
+        raise SystemExit(f"ffmpeg failed to write {path}")
 
 
 def index_once(path: Path, collection: Path, encoder_args: list[str]) -> dict[str, float]:
@@ -67,6 +86,7 @@ def main() -> int:
     ap.add_argument("--hours", type=float, nargs="+", default=[0.5, 1.0, 4.0])
     ap.add_argument("--rate", type=int, default=48000)
     ap.add_argument("--channels", type=int, default=2)
+    ap.add_argument("--format", choices=["wav", "m4a"], default="wav")
     ap.add_argument("--encoder", default="yamnet")
     ap.add_argument("--encoder-config", action="append", default=[])
     ap.add_argument("--json", type=Path)
@@ -75,15 +95,17 @@ def main() -> int:
     encoder_args = ["--encoder", args.encoder] + [x for kv in args.encoder_config for x in ("--encoder-config", kv)]
     results = {}
     for hours in sorted(args.hours):  # ascending: ru_maxrss of children is a running maximum
-        path = args.work / f"long_{hours:g}h_{args.rate}_{args.channels}ch.wav"
+        path = args.work / f"long_{hours:g}h_{args.rate}_{args.channels}ch.{args.format}"
         if not path.exists():
-            write_long_wav(path, hours, args.rate, args.channels)
+            writer = write_long_m4a if args.format == "m4a" else write_long_wav
+            writer(path, hours, args.rate, args.channels)
         coll = args.work / f"coll_{hours:g}h_{os.getpid()}"
         results[f"{hours:g} h"] = index_once(path, coll, encoder_args)
         print(f"{hours:g} h: {results[f'{hours:g} h']}", file=sys.stderr, flush=True)
     print(json.dumps(results, indent=1))
     if args.json:
-        args.json.write_text(json.dumps({"rate": args.rate, "channels": args.channels, "results": results}, indent=1) + "\n")
+        args.json.write_text(json.dumps({"format": args.format, "rate": args.rate, "channels": args.channels,
+                                                "results": results}, indent=1) + "\n")
     return 0
 
 

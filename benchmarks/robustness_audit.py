@@ -4,10 +4,13 @@ Usage:
     python benchmarks/robustness_audit.py --work /tmp/audit [--kills 20] [--json OUT]
 
 1. Bad inputs: the regression corpus of tests/robustness/corpus.py (implausible headers, random bytes,
-   a PNG named .flac, truncated, NaN, silent, empty, a pipe, a broken link) plus a non-UTF-8 name, a
+   a PNG named .flac, truncated WAV/FLAC/MP3/OGG, NaN, silent, empty, a pipe, a broken link; with
+   ffmpeg: a Matroska header declaring 11.6 days, random bytes named .m4a) plus a non-UTF-8 name, a
    1,000-level-deep folder, a deeply nested JSON sidecar and a sidecar linked to a file outside the
-   tree, mixed with 50 good clips; `soundseek index` once. Counts: inputs tried, runs aborted, good files
-   lost, and whether the outside file's text leaked.
+   tree, mixed with 50 good clips and the corpus's odd but good files (8/24/32-bit PCM, 96 kHz 6
+   channels, unicode names, files cut after their first frames, M4A named like options or URLs);
+   `soundseek index` once. Counts: inputs tried, runs aborted, good files lost, odd good files
+   indexed, and whether the outside file's text leaked.
 2. kill -9: `soundseek index` of 50 clips killed with SIGKILL after a random delay, then run again to the
    end; a trial is clean when the collection then holds exactly the 50 sounds, each once, with all
    their segments and vectors.
@@ -37,7 +40,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from robustness.corpus import write_hostile  # noqa: E402
+from robustness.corpus import write_ffmpeg_cases, write_hostile, write_must_index  # noqa: E402
 
 GOOD = 50
 CLI = [sys.executable, "-m", "soundseek.cli"]
@@ -56,6 +59,10 @@ def bad_inputs(work: Path) -> dict:
     lib = work / "bad_lib"
     good_clips(lib / "good")
     expect = write_hostile(lib / "odd")
+    must = write_must_index(lib / "odd_good")
+    ffmpeg_fails, ffmpeg_good = write_ffmpeg_cases(lib / "ffmpeg")
+    expect.update(ffmpeg_fails)
+    must.update(ffmpeg_good)
     sf.write(os.fsencode(lib / "odd") + b"/\xe9t\xe9.wav", np.full(8000, 0.1, dtype=np.float32), 16000)
     deep = lib / "deep"
     deep.mkdir()
@@ -73,8 +80,10 @@ def bad_inputs(work: Path) -> dict:
     sounds = db.execute("SELECT COUNT(*) FROM sounds WHERE path LIKE '%/good/%'").fetchone()[0]
     leaked = db.execute("SELECT COUNT(*) FROM sounds WHERE text LIKE '%SECRET-OUTSIDE%'").fetchone()[0]
     failures = db.execute("SELECT COUNT(*) FROM failures").fetchone()[0]
+    odd_good = db.execute("SELECT COUNT(*) FROM sounds WHERE path LIKE '%/odd_good/%' OR path LIKE '%/ffmpeg/%'").fetchone()[0]
     return {"bad inputs tried": tried, "runs aborted": int(proc.returncode != 0), "good files lost": GOOD - sounds,
-            "failures reported": failures, "outside text leaked": bool(leaked)}
+            "failures reported": failures, "odd good files": len(must), "odd good files indexed": odd_good,
+            "outside text leaked": bool(leaked)}
 
 
 def kill_trials(work: Path, trials: int, seed: int = 0) -> dict:
@@ -154,8 +163,8 @@ def server_probes(work: Path) -> dict:
         for path, headers in probes:
             statuses[_request(base + path, headers=headers)] += 1
         statuses[_request(base + "/api/sounds/1/audio", method="HEAD")] += 1
-        hostile = work / "bad_lib" / "odd"
-        for f in sorted(hostile.iterdir()):
+        hostile = [f for sub in ("odd", "ffmpeg") for f in sorted((work / "bad_lib" / sub).iterdir())]
+        for f in hostile:
             if f.is_file() and not f.is_symlink():
                 body, headers = _multipart(f.name, f.read_bytes())
                 statuses[_request(base + "/api/search/audio", method="POST", headers=headers, data=body)] += 1

@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -107,19 +107,22 @@ def index_paths(
     quiet: bool = False,
     wait: bool = False,
     outside_links: bool = False,
+    index_todo: TodoIndexer | None = None,
 ) -> IndexReport:
     """Bring the collection up to date with the files under `roots`.
 
     wait: wait for another writer of the collection instead of refusing (CollectionBusy).
     outside_links: read sidecars whose symlinks lead outside their root (off: they are ignored).
+    index_todo: how the new and changed files are decoded, embedded and stored (default `index_found`,
+        in this process; `soundseek.distributed.RayIndexer` spreads it over a Ray cluster).
     """
     with coll.writer_lock(wait=wait):
         return _index_locked(coll, roots, encoder, metadata=metadata, max_duration=max_duration, quiet=quiet,
-                             outside_links=outside_links)
+                             outside_links=outside_links, index_todo=index_todo or index_found)
 
 
 def _index_locked(coll: Collection, roots: list[Path], encoder: AudioEncoder, *, metadata: dict[str, str] | None,
-                  max_duration: float, quiet: bool, outside_links: bool) -> IndexReport:
+                  max_duration: float, quiet: bool, outside_links: bool, index_todo: TodoIndexer) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport()
     roots = [Path(r).absolute() for r in roots]
@@ -145,8 +148,8 @@ def _index_locked(coll: Collection, roots: list[Path], encoder: AudioEncoder, *,
     for path, why in report.unreadable_folders + skipped:  # shown by `soundseek info` with the failures
         coll.record_failure(path, why, size=None, mtime_ns=None)
     report.failed += skipped
-    index_found(coll, todo, encoder, report, metadata=metadata, max_duration=max_duration, quiet=quiet, known=known,
-                outside_links=outside_links)
+    index_todo(coll, todo, encoder, report, metadata=metadata, max_duration=max_duration, quiet=quiet, known=known,
+               outside_links=outside_links)
     report.wall_seconds = time.perf_counter() - started
     return report
 
@@ -192,29 +195,83 @@ def adopt_moves(coll: Collection, todo: list[FoundFile], missing: dict[str, tupl
     return rest
 
 
-def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report: IndexReport, *,
-               metadata: dict[str, str] | None, max_duration: float, was_known: bool,
-               class_names: list[str] | None, outside_links: bool) -> None:
-    path = str(item.path)
+@dataclass(frozen=True)
+class EncodedFile:
+    """One found file after decoding and embedding: its audio and embeddings, or why it failed.
+
+    `failure` is None on success; then `info`, `embeddings`, `spans`, `duration` and `audio_hash`
+    (`audio.fingerprint.audio_sha256` of the decoded samples) are set.
+    """
+
+    item: FoundFile
+    failure: str | None = None
+    info: AudioInfo | None = None
+    embeddings: SegmentEmbeddings | None = None
+    spans: tuple[Span, ...] = ()
+    duration: float = 0.0
+    audio_hash: str = ""
+
+
+class TodoIndexer(Protocol):
+    """How a run indexes its new and changed files: `index_found` here, or the Ray path
+    (`soundseek.distributed`). Results go into `report`, failures into the collection."""
+
+    def __call__(self, coll: Collection, todo: list[FoundFile], encoder: AudioEncoder, report: IndexReport, *,
+                 metadata: dict[str, str] | None = None, max_duration: float = DEFAULT_MAX_DURATION,
+                 quiet: bool = False, known: dict | None = None, outside_links: bool = False) -> None: ...
+
+
+#: What can go wrong with one file without stopping the run (anything else is a bug and stops it).
+FILE_ERRORS = (AudioError, UnicodeError, RecursionError, MemoryError, OSError, ValueError)
+
+
+def encode_found(item: FoundFile, encoder: AudioEncoder, *, max_duration: float) -> EncodedFile:
+    """Decode and embed one found file; a per-file problem becomes its `failure`, never an exception."""
     try:
-        _check_name(path)
+        _check_name(str(item.path))
         info, emb, spans, duration, audio_hash = _encode_file(item.path, encoder, max_duration)
-        text = sound_text(item.path, item.root, metadata, outside_links=outside_links)
-    except (AudioError, UnicodeError, RecursionError, MemoryError, OSError, ValueError) as exc:
-        reason = str(exc) if isinstance(exc, AudioError) else _unexpected(exc)
+    except FILE_ERRORS as exc:
+        return EncodedFile(item, failure=_reason(exc))
+    return EncodedFile(item, None, info, emb, tuple(spans), duration, audio_hash)
+
+
+def commit_encoded(coll: Collection, done: EncodedFile, report: IndexReport, *, space: str,
+                   metadata: dict[str, str] | None, was_known: bool, class_names: list[str] | None,
+                   outside_links: bool) -> None:
+    """Store one encoded file with its words (one transaction), or record its failure exactly as a
+    plain run does: in `report.failed`, in the collection's failures, and forgetting its old version."""
+    item, failure, text = done.item, done.failure, ""
+    if failure is None:
+        try:
+            text = sound_text(item.path, item.root, metadata, outside_links=outside_links)
+        except FILE_ERRORS as exc:
+            failure = _reason(exc)
+    path = str(item.path)
+    if failure is not None:
         shown = _printable(path)
-        report.failed.append((shown, reason))
+        report.failed.append((shown, failure))
         if was_known:
             coll.delete_paths([path])
-        coll.record_failure(shown, reason, size=item.size, mtime_ns=item.mtime_ns)
+        coll.record_failure(shown, failure, size=item.size, mtime_ns=item.mtime_ns)
         return
-    record = SoundRecord(0, path, item.size, item.mtime_ns, duration, info.sample_rate, info.channels, info.format, text)
-    store_sound(coll, record, audio_hash, spans, emb, space=encoder.name, class_names=class_names)
-    report.audio_seconds += duration
+    assert done.info is not None and done.embeddings is not None  # set whenever failure is None
+    info = done.info
+    record = SoundRecord(0, path, item.size, item.mtime_ns, done.duration, info.sample_rate, info.channels,
+                         info.format, text)
+    store_sound(coll, record, done.audio_hash, list(done.spans), done.embeddings, space=space,
+                class_names=class_names)
+    report.audio_seconds += done.duration
     if was_known:
         report.updated += 1
     else:
         report.added += 1
+
+
+def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report: IndexReport, *,
+               metadata: dict[str, str] | None, max_duration: float, was_known: bool,
+               class_names: list[str] | None, outside_links: bool) -> None:
+    commit_encoded(coll, encode_found(item, encoder, max_duration=max_duration), report, space=encoder.name,
+                   metadata=metadata, was_known=was_known, class_names=class_names, outside_links=outside_links)
 
 
 def store_sound(coll: Collection, record: SoundRecord, audio_hash: str, spans: list[Span],
@@ -258,6 +315,10 @@ def _check_name(path: str) -> None:
 def _printable(path: str) -> str:
     """The path as UTF-8 text (bytes that are not UTF-8 shown as \\xNN escapes)."""
     return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, AudioError) else _unexpected(exc)
 
 
 def _unexpected(exc: BaseException) -> str:

@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 from conftest import tone, write_wav
 
-from soundseek.audio import load_audio, prepare_waveform, probe
+from soundseek.audio import decode, load_audio, prepare_waveform, probe
 from soundseek.errors import AudioError
 
 
@@ -95,3 +95,15 @@ def test_decode_file_reads_once_and_returns_the_header(tmp_path, monkeypatch):
     wave, info = decode_file(path, sr=16000)
     assert len(calls) == 1 and (info.sample_rate, info.channels) == (8000, 1)
     assert len(wave) == 16000 and info.duration == 1.0
+
+
+def test_block_pipeline_matches_decoding_at_once_even_for_a_few_samples():
+    rate = 44100
+    wave = (0.3 * np.sin(np.arange(3 * rate) * 0.05)).astype(np.float32)
+    stereo = np.stack([wave, wave], axis=1)
+    once = prepare_waveform(stereo, rate, sr=16000)
+    streamed = np.concatenate(list(decode._blocks(iter(np.array_split(stereo, 7)), rate, 16000)))
+    assert len(streamed) == len(once) == 48000
+    np.testing.assert_allclose(streamed, once, atol=1e-4)
+    few = list(decode._blocks(iter([stereo[:50]]), rate, 16000))  # less than the resampler's delay
+    assert sum(len(b) for b in few) == 18

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 import soundfile as sf
 from conftest import noise, tone, write_wav
 
-from robustness.corpus import write_hostile
+from robustness.corpus import UNICODE_NAMES, write_ffmpeg_cases, write_hostile, write_must_index
 
 from soundseek.indexer import index_paths, open_for_indexing
 from soundseek.library.scan import scan
@@ -60,22 +61,34 @@ def test_hostile_files_fail_one_by_one_and_the_good_ones_are_indexed(tmp_path):
     lib = tmp_path / "lib"
     good = _good(lib)
     expect = write_hostile(lib / "odd")
-    # formats that must work: 8/24/32-bit PCM, float, 96 kHz 6 channels, unicode names
-    (lib / "ok").mkdir()
-    sf.write(str(lib / "ok" / "pcm8.wav"), tone(500.0, 1.0), 16000, subtype="PCM_U8")
-    sf.write(str(lib / "ok" / "pcm24.flac"), tone(600.0, 1.0), 16000, subtype="PCM_24")
-    sf.write(str(lib / "ok" / "pcm32.wav"), tone(700.0, 1.0), 16000, subtype="PCM_32")
-    sf.write(str(lib / "ok" / "96k_6ch.wav"), np.tile(tone(800.0, 1.0, sr=96000)[:, None], (1, 6)), 96000)
-    write_wav(lib / "ok" / "été ☃ 音.wav", tone(900.0, 1.0))
+    must = write_must_index(lib / "ok")  # 8/24/32-bit PCM, 96 kHz 6 channels, unicode names, cut halfway
+    ffmpeg_fails, ffmpeg_good = write_ffmpeg_cases(lib / "ffmpeg")  # M4A, option/URL-like names, a lying header
+    expect.update(ffmpeg_fails)
+    must.update(ffmpeg_good)
     coll, enc = open_for_indexing(tmp_path / "coll", "mfcc", None)
     report = index_paths(coll, [lib], enc, quiet=True)
     reasons = {Path(p).name: r for p, r in report.failed}
     for name, phrase in expect.items():
         assert phrase in reasons.get(name, ""), (name, reasons.get(name))
     assert "broken link" in reasons["dangling.wav"]
-    indexed = {Path(s.path).name for s in coll.sounds(limit=100)}
-    assert {p.name for p in good} | {"pcm8.wav", "pcm24.flac", "pcm32.wav", "96k_6ch.wav", "été ☃ 音.wav"} == indexed
+    assert set(reasons) == set(expect) | {"dangling.wav"}
+    durations = {Path(s.path).name: s.duration for s in coll.sounds(limit=100)}
+    assert set(durations) == {p.name for p in good} | set(must)
+    for name, (least, most) in must.items():
+        assert least - 0.01 <= durations[name] <= most + 0.01, (name, durations[name])
     assert all(str(tmp_path) not in r.replace(str(lib), "") for r in reasons.values())  # no paths in reasons
+
+
+def test_unicode_names_are_stored_and_found_as_written(tmp_path):
+    lib = tmp_path / "lib"
+    write_must_index(lib)
+    coll, enc = open_for_indexing(tmp_path / "coll", "mfcc", None)
+    index_paths(coll, [lib], enc, quiet=True)
+    stored = {Path(s.path).name for s in coll.sounds(limit=100)}
+    assert set(UNICODE_NAMES) <= stored  # NFC and NFD spellings of one word: two files, both kept
+    assert unicodedata.normalize("NFC", UNICODE_NAMES[3]) == unicodedata.normalize("NFC", UNICODE_NAMES[2])[:3] + " NFD.flac"
+    report = index_paths(coll, [lib], enc, quiet=True)  # nothing re-indexed: the names round-trip
+    assert (report.added, report.updated, report.unchanged) == (0, 0, len(stored))
 
 
 def test_a_name_that_is_not_utf8_is_a_failure_not_a_crash(tmp_path):

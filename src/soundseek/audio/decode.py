@@ -1,11 +1,11 @@
 """Decode audio files to mono float32 at a requested sample rate.
 
 Decoding goes through soundfile/libsndfile (WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF, ...) and falls back
-to ffmpeg when it is on PATH. Every failure becomes an `AudioError` whose message says what is wrong
+to ffmpeg when it is on PATH (`ffmpeg.py`: header from ffprobe, samples streamed through a pipe). Every failure becomes an `AudioError` whose message says what is wrong
 (never the path: the server decodes uploads from temporary files). The header is checked against
 limits before any sample is decoded (a 1 KB file declaring a 1 Hz rate would otherwise be upsampled
-16,000 times). Files longer than `STREAM_ABOVE_SECONDS` are decoded in blocks (`stream_file`), mixed
-and resampled block by block, so memory stays bounded whatever their length.
+16,000 times). Files longer than `STREAM_ABOVE_SECONDS`, and every file ffmpeg decodes, are decoded in blocks
+(`stream_file`), mixed and resampled block by block, so memory stays bounded whatever their length.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from soundseek.audio import ffmpeg
 from soundseek.errors import AudioError
 from soundseek.native_log import filtered_stderr
 
@@ -40,6 +39,8 @@ STREAM_ABOVE_SECONDS = 600.0
 BLOCK_SECONDS = 30.0
 #: libsndfile refuses longer file names ("Supplied filename too long").
 SNDFILE_MAX_PATH = 1000
+#: AudioInfo.format of files decoded by ffmpeg.
+FFMPEG_FORMAT = "ffmpeg"
 
 
 @dataclass(frozen=True)
@@ -53,26 +54,23 @@ class AudioInfo:
 
 
 def probe(path: str | Path) -> AudioInfo:
-    """Read sample rate, channel count and duration without decoding the samples (a file only ffmpeg
-    reads is decoded once to learn its duration: prefer `decode_file` when the samples are needed too)."""
-    return _probe(Path(path))[0]
+    """Read sample rate, channel count and duration from the header, without decoding the samples
+    (for a file only ffmpeg reads, from ffprobe; its duration is NaN when the header declares none)."""
+    return _probe(Path(path))
 
 
-def _probe(path: Path) -> tuple[AudioInfo, np.ndarray | None]:
-    """The header of `path`, and the samples when learning it meant decoding them (ffmpeg)."""
+def _probe(path: Path) -> AudioInfo:
     _check_file(path)
     try:
         with filtered_stderr(), _sndfile_source(path) as source:  # libmpg123's ID3 warnings go to fd 2
             info = sf.info(source)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        if _ffmpeg() is None:
-            raise AudioError(f"not a readable audio file ({_short(exc)})") from exc
-        return _ffmpeg_probe(path)
+        return _ffmpeg_probe(path, exc)
     if info.frames <= 0 or info.samplerate <= 0:
-        raise AudioError("empty audio file (no samples)")
+        raise AudioError("empty or truncated audio (no samples can be decoded)")
     header = AudioInfo(info.samplerate, info.channels, info.frames / info.samplerate, info.format)
     check_header(header)
-    return header, None
+    return header
 
 
 def check_header(info: AudioInfo) -> None:
@@ -115,46 +113,75 @@ def stream_file(
 ) -> tuple[AudioInfo, Iterator[np.ndarray]]:
     """The file's header, and its samples as mono float32 blocks at `sr`.
 
-    A file of at most `stream_above` seconds comes as one block (decoded at once); a longer one in
-    blocks of BLOCK_SECONDS, so that memory does not grow with its length. Errors found while
-    streaming (corrupt data, NaN, silence) are raised by the iterator, as `AudioError`.
+    A libsndfile file of at most `stream_above` seconds comes as one block (decoded at once); a longer
+    one, and any file decoded by ffmpeg, in blocks of BLOCK_SECONDS, so that memory does not grow with
+    its length. The declared duration is checked before decoding, and the decoded length while
+    decoding (a header may lie). Errors found while streaming (corrupt data, NaN, silence, too long)
+    are raised by the iterator, as `AudioError`.
     """
-    info, samples = _probe(Path(path))
+    path = Path(path)
+    info = _probe(path)
     if info.duration > max_duration:
         raise AudioError(
             f"too long: {info.duration:.0f} s exceeds the limit of {max_duration:.0f} s "
             "(raise it with --max-duration)"
         )
-    if samples is not None:
-        return info, iter([prepare_waveform(samples, info.sample_rate, sr=sr)])
-    if info.duration <= stream_above:
-        data, native_sr = _decode(Path(path), info)
-        return info, iter([prepare_waveform(data, native_sr, sr=sr)])
-    return info, _blocks(Path(path), info, sr)
+    if info.format != FFMPEG_FORMAT and info.duration <= stream_above:
+        return info, _decode_at_once(path, info, sr, max_duration)
+    return info, _blocks(_limited(_raw_blocks(path, info), info.sample_rate, max_duration), info.sample_rate, sr)
 
 
-def _blocks(path: Path, info: AudioInfo, sr: int) -> Iterator[np.ndarray]:
-    """Mono float32 blocks at `sr` of a file libsndfile reads (see `stream_file`)."""
-    resampler = None if info.sample_rate == sr else soxr.ResampleStream(info.sample_rate, sr, 1, dtype="float32", quality="HQ")
-    size = int(BLOCK_SECONDS * info.sample_rate)
-    peak, total = 0.0, 0
+def _raw_blocks(path: Path, info: AudioInfo) -> Iterator[np.ndarray]:
+    """(frames, channels) float32 blocks at the native rate, from libsndfile or ffmpeg."""
+    frames = int(BLOCK_SECONDS * info.sample_rate)
+    if info.format == FFMPEG_FORMAT:
+        return ffmpeg.raw_blocks(path, rate=info.sample_rate, channels=info.channels, block_frames=frames)
+    return _sndfile_blocks(path, frames)
+
+
+def _sndfile_blocks(path: Path, frames: int) -> Iterator[np.ndarray]:
     try:
         with _sndfile_source(path) as source, _open_quietly(source) as handle:
-            while True:
-                block = handle.read(size, dtype="float32", always_2d=True)
-                last = len(block) < size
-                mono = block.mean(axis=1, dtype=np.float32)
-                if not np.all(np.isfinite(mono)):
-                    raise AudioError("corrupt audio (NaN or infinite samples)")
-                peak = max(peak, float(np.max(np.abs(mono), initial=0.0)))
-                out = mono if resampler is None else resampler.resample_chunk(mono, last=last)
-                total += len(out)
-                if len(out):
-                    yield np.clip(out, -1.0, 1.0)
-                if last:
+            while len(block := handle.read(frames, dtype="float32", always_2d=True)):
+                yield block
+                if len(block) < frames:
                     break
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(f"corrupt audio ({_short(exc)})") from exc
+
+
+def _limited(blocks: Iterator[np.ndarray], rate: int, max_duration: float) -> Iterator[np.ndarray]:
+    """`blocks`, stopped with AudioError once they hold more than `max_duration` seconds (+1 s of slack
+    for encoder padding): the header's duration was checked, but a header may understate it."""
+    frames, limit = 0, (max_duration + 1.0) * rate
+    for block in blocks:
+        frames += len(block)
+        if frames > limit:
+            raise AudioError(f"too long: more than {max_duration:.0f} s of audio, which its header did not declare "
+                             "(raise the limit with --max-duration)")
+        yield block
+
+
+def _blocks(raw: Iterator[np.ndarray], rate: int, sr: int) -> Iterator[np.ndarray]:
+    """Native (frames, channels) blocks mixed to mono, checked (NaN, silence, empty) and resampled to
+    `sr` block by block (soxr's streaming resampler). Yields: float32 (n,) blocks."""
+    resampler = None if rate == sr else soxr.ResampleStream(rate, sr, 1, dtype="float32", quality="HQ")
+    peak, frames, total = 0.0, 0, 0
+    for block in raw:
+        mono = block.mean(axis=1, dtype=np.float32)
+        if not np.all(np.isfinite(mono)):
+            raise AudioError("corrupt audio (NaN or infinite samples)")
+        peak = max(peak, float(np.max(np.abs(mono), initial=0.0)))
+        frames += len(mono)
+        out = mono if resampler is None else resampler.resample_chunk(mono)
+        total += len(out)
+        if len(out):
+            yield np.clip(out, -1.0, 1.0)
+    if resampler is not None and frames:  # what the resampler still holds
+        out = resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        total += len(out)
+        if len(out):
+            yield np.clip(out, -1.0, 1.0)
     if total == 0:
         raise AudioError("empty audio (no samples)")
     if peak < SILENCE_PEAK:
@@ -187,15 +214,19 @@ def prepare_waveform(data: np.ndarray, native_sr: int, *, sr: int) -> np.ndarray
     return np.clip(data, -1.0, 1.0)
 
 
-def _decode(path: Path, info: AudioInfo) -> tuple[np.ndarray, int]:
+def _decode_at_once(path: Path, info: AudioInfo, sr: int, max_duration: float) -> Iterator[np.ndarray]:
+    """A short libsndfile file in one block; when libsndfile fails on its data (a truncated FLAC, say),
+    ffmpeg decodes it if it is installed."""
     try:
         with filtered_stderr(), _sndfile_source(path) as source:
             data, native_sr = sf.read(source, dtype="float32", always_2d=True)
-        return data, native_sr
+        return iter([prepare_waveform(data, native_sr, sr=sr)])
     except (sf.LibsndfileError, RuntimeError) as exc:
-        if _ffmpeg() is None:
+        if ffmpeg.missing_tool() is not None:
             raise AudioError(f"corrupt audio ({_short(exc)})") from exc
-    return _ffmpeg_decode(path, info.sample_rate), info.sample_rate
+    raw = ffmpeg.raw_blocks(path, rate=info.sample_rate, channels=info.channels,
+                            block_frames=int(BLOCK_SECONDS * info.sample_rate))
+    return _blocks(_limited(raw, info.sample_rate, max_duration), info.sample_rate, sr)
 
 
 @contextmanager
@@ -218,40 +249,18 @@ def _check_file(path: Path) -> None:
         raise AudioError("empty file (0 bytes)")
 
 
-def _ffmpeg() -> str | None:
-    return shutil.which("ffmpeg")
-
-
-def _ffmpeg_probe(path: Path) -> tuple[AudioInfo, np.ndarray]:
-    """Decode once at the native rate through ffmpeg to learn the duration (ffprobe may be absent).
-
-    Returns: the header, and the mono samples at the native rate (so they are not decoded again)."""
-    rate = _ffmpeg_native_rate(path)
-    samples = _ffmpeg_decode(path, rate)
-    if samples.size == 0:
-        raise AudioError("empty audio (ffmpeg decoded no samples)")
-    return AudioInfo(rate, 1, samples.size / rate, "ffmpeg"), samples
-
-
-def _ffmpeg_native_rate(path: Path) -> int:
-    proc = subprocess.run(
-        [_ffmpeg() or "ffmpeg", "-hide_banner", "-i", str(path)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )
-    for token in proc.stderr.replace(",", " ").split("Hz")[0].split()[::-1]:
-        if token.isdigit():
-            check_header(AudioInfo(int(token), 1, 0.0, "ffmpeg"))
-            return int(token)
-    raise AudioError("not a readable audio file (neither libsndfile nor ffmpeg can decode it)")
-
-
-def _ffmpeg_decode(path: Path, sr: int) -> np.ndarray:
-    cmd = [_ffmpeg() or "ffmpeg", "-v", "error", "-nostdin", "-i", str(path),
-           "-f", "f32le", "-ac", "1", "-ar", str(sr), "-"]
-    proc = subprocess.run(cmd, capture_output=True, timeout=600, check=False)
-    if proc.returncode != 0:
-        raise AudioError(f"ffmpeg cannot decode it ({_short(proc.stderr.decode(errors='replace'))})")
-    return np.frombuffer(proc.stdout, dtype=np.float32).copy()
+def _ffmpeg_probe(path: Path, sndfile_error: Exception) -> AudioInfo:
+    """The header of a file libsndfile cannot open, from ffprobe; a clear reason when ffmpeg is missing."""
+    missing = ffmpeg.missing_tool()
+    if missing is not None:
+        if path.suffix.lower() in ffmpeg.FFMPEG_EXTENSIONS:
+            raise AudioError(f"a {path.suffix.lower()} file needs ffmpeg to decode, and {missing} is not installed "
+                             "(e.g. apt-get install ffmpeg)") from sndfile_error
+        raise AudioError(f"not a readable audio file ({_short(sndfile_error)})") from sndfile_error
+    rate, channels, duration = ffmpeg.read_header(path)
+    info = AudioInfo(rate, channels, duration, FFMPEG_FORMAT)
+    check_header(info)
+    return info
 
 
 #: libsndfile's messages name the file; a path must not reach a user (temporary upload files).

@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="when another run is writing the collection, wait for it (default: refuse and say who)")
     p.add_argument("--allow-outside-links", action="store_true",
                    help="read .txt/.json sidecars even when they are symlinks leading outside the indexed folders")
+    _ray_args(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_index)
 
@@ -97,6 +98,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def _ray_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("distributed indexing (the 'scale' extra; docs/distributed-indexing.md)")
+    g.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="decode and embed on Ray workers: a cluster's HOST:PORT (or 'auto'); without an address, "
+                        "a local Ray instance for this run. Put it after the folders, or write --ray=ADDRESS")
+    g.add_argument("--jobs", type=int, metavar="N",
+                   help="with --ray: number of Ray workers (default: this machine's CPUs, or all the cluster's)")
+
+
 def _collection_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--collection", type=Path, help="collection directory (default: $SOUNDSEEK_HOME/collection)")
 
@@ -143,6 +153,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from soundseek.library.textmeta import load_metadata_csv
 
     root = resolve_collection(args.collection)
+    ray_indexer = ray_indexer_from(args)  # before the collection is touched: a missing extra changes nothing
     coll, encoder = open_for_indexing(root, args.encoder, parse_settings(args.encoder_config) or None, say=_say(args))
     paths = list(args.paths) or coll.roots()
     if not paths:
@@ -156,15 +167,34 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.index_kind and args.index_kind != coll.index_kind:
         coll.set_meta("index_kind", args.index_kind)
     report = index_paths(coll, paths, encoder, metadata=metadata, max_duration=args.max_duration, quiet=args.quiet,
-                         wait=args.wait, outside_links=args.allow_outside_links)
+                         wait=args.wait, outside_links=args.allow_outside_links, index_todo=ray_indexer)
     if args.model:
         from soundseek.search.joint import attach_model
         attach_model(coll, args.model)
     print_index_report(report, root, quiet=args.quiet)
+    if ray_indexer is not None and ray_indexer.stats.partitions:
+        st = ray_indexer.stats
+        print(f"ray: {st.partitions} partitions on {st.workers} worker(s): {st.computed} computed, "
+              f"{st.reused} reused from an interrupted run")
     if not args.no_learn:
         from soundseek.search.library import learn_from_library
         print(learn_from_library(coll))
     return 0
+
+
+def ray_indexer_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The Ray indexer `--ray [ADDRESS]` and `--jobs N` ask for, or None (index in this process)."""
+    if args.ray is None:
+        if args.jobs is not None:
+            raise QueryError("--jobs sets the number of Ray workers: use it with --ray")
+        return None
+    from soundseek.distributed import RayIndexer, RayOptions, require_ray
+
+    if args.ray and Path(args.ray).exists():
+        raise QueryError(f"--ray {args.ray}: that is a path, not a Ray address; put --ray after the folders "
+                         "(soundseek index FOLDER --ray), or write --ray=HOST:PORT")
+    require_ray()
+    return RayIndexer(RayOptions(address=args.ray or None, workers=args.jobs))
 
 
 def print_index_report(report, root: Path, *, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]

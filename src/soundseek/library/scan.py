@@ -9,15 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from soundseek.audio.ffmpeg import FFMPEG_EXTENSIONS
+
 #: Extensions libsndfile reads.
 SNDFILE_EXTENSIONS = frozenset(
     {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au",
      ".snd", ".caf", ".w64", ".rf64", ".sd2", ".voc"}
-)
-#: Extra extensions tried through ffmpeg when it is on PATH.
-FFMPEG_EXTENSIONS = frozenset(
-    {".m4a", ".aac", ".mp4", ".m4b", ".wma", ".webm", ".mka", ".mkv", ".mov", ".ac3", ".amr", ".ape",
-     ".wv", ".mpc", ".mp2"}
 )
 
 
@@ -32,8 +29,13 @@ class FoundFile:
 
 
 def audio_extensions() -> frozenset[str]:
-    """Extensions considered audio: libsndfile's, plus ffmpeg's when ffmpeg is installed."""
+    """Extensions this install decodes: libsndfile's, plus ffmpeg's when ffmpeg is installed."""
     return SNDFILE_EXTENSIONS | FFMPEG_EXTENSIONS if shutil.which("ffmpeg") else SNDFILE_EXTENSIONS
+
+
+#: What a scan lists: ffmpeg's extensions too, so that without ffmpeg each such file is reported
+#: ("needs ffmpeg") instead of silently left out.
+SCANNED_EXTENSIONS = SNDFILE_EXTENSIONS | FFMPEG_EXTENSIONS
 
 
 #: on_error(path, reason, is_folder): a folder that cannot be listed, or an audio-named entry that is no
@@ -50,7 +52,7 @@ def scan(roots: list[Path], on_error: OnError | None = None) -> Iterator[FoundFi
     The walk is iterative: a tree of any depth is fine. A folder that cannot be listed, and an entry
     with an audio extension that is not a regular file, are reported through `on_error` and skipped.
     """
-    exts = audio_extensions()
+    exts = SCANNED_EXTENSIONS
     report = on_error or (lambda _p, _r, _f: None)
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[str] = set()

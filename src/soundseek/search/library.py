@@ -32,6 +32,7 @@ import numpy as np
 from soundseek.encoders import TextEncoder
 from soundseek.encoders.base import l2_normalize
 from soundseek.encoders.text import tokenize
+from soundseek.search.neighbours import nearest_examples
 from soundseek.search.state import SegmentTable, load_class_scores
 from soundseek.store import Collection
 from soundseek.vindex.base import atomic_write_bytes
@@ -119,7 +120,7 @@ def fit_library_model(coll: Collection, table: SegmentTable, text_encoder: TextE
     alpha, val_map, vocabulary = choose_alpha(features[named], text, words[named], groups, text_encoder)
     projection, mean = ridge(features[named], text, alpha)
     predicted = l2_normalize((features - mean) @ projection).astype(np.float16)
-    neighbours, sims = nearest_examples(features, features[named])
+    neighbours, sims = nearest_examples(features, features[named], k=NEIGHBOURS)
     summary = LibrarySummary(n_named, int((~named).sum()), vocabulary, val_map, alpha, text_encoder.name)
     return LibraryModel(coll.generation, summary, table.ids, predicted, neighbours, sims, text.astype(np.float32))
 
@@ -146,20 +147,6 @@ def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.nd
     return w.astype(np.float32), mean.astype(np.float32)
 
 
-def nearest_examples(queries: np.ndarray, examples: np.ndarray, *, k: int = NEIGHBOURS,
-                     chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """The k most similar examples (cosine) of each query row. Returns (m, k) int32 and (m, k) float16."""
-    k = min(k, len(examples))
-    idx = np.zeros((len(queries), k), dtype=np.int32)
-    sims = np.zeros((len(queries), k), dtype=np.float16)
-    for start in range(0, len(queries), chunk):
-        s = queries[start : start + chunk] @ examples.T
-        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
-        idx[start : start + chunk] = top
-        sims[start : start + chunk] = np.take_along_axis(s, top, axis=1)
-    return idx, sims
-
-
 def choose_alpha(features: np.ndarray, text: np.ndarray, words: np.ndarray, groups: np.ndarray,
                  encoder: TextEncoder) -> tuple[float, float, int]:
     """Grouped validation: hold out the folders whose name hashes into the last quarter (by sound when
@@ -179,14 +166,14 @@ def choose_alpha(features: np.ndarray, text: np.ndarray, words: np.ndarray, grou
         return RIDGE_ALPHAS[1], float("nan"), len(vocab)
     queries = encoder.encode_text(testable)
     relevant = np.asarray([[w in ws for ws in words[held]] for w in testable])
-    neighbours, sims = nearest_examples(features[held], features[~held])
+    neighbours, sims = nearest_examples(features[held], features[~held], k=NEIGHBOURS)
+    knn = [_unit(knn_scores(similarity, neighbours, sims)) for similarity in queries @ text[~held].T]
     best = (RIDGE_ALPHAS[1], -1.0)
     for alpha in RIDGE_ALPHAS:
         projection, mean = ridge(features[~held], text[~held], alpha)
         predicted = l2_normalize((features[held] - mean) @ projection)
-        ap = [_average_precision(_unit(np.maximum(predicted @ q, 0)) +
-                                 _unit(knn_scores(text[~held] @ q, neighbours, sims)), rel)
-              for q, rel in zip(queries, relevant)]
+        ridge_scores = np.maximum(queries @ predicted.T, 0)  # (words, held-out segments)
+        ap = [_average_precision(_unit(r) + k, rel) for r, k, rel in zip(ridge_scores, knn, relevant)]
         if np.mean(ap) > best[1]:
             best = (alpha, float(np.mean(ap)))
     return best[0], best[1], len(vocab)

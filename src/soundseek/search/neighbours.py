@@ -1,0 +1,84 @@
+"""The k acoustically nearest named examples of every segment, for the library model (search/library.py).
+
+Exact search costs queries x examples x dimensions: 2,000 clips is 4 million pairs (a second), but a
+library of 100k named segments is 10 billion pairs of 1,545-d vectors, hours of CPU and gigabytes of
+similarity rows. Above `EXACT_PAIRS` pairs the examples go into an HNSW graph (FAISS) built on a projection
+of the features on their main singular directions; each query takes `CANDIDATES` candidates from the graph, and those are
+re-scored with the full features, so the returned similarities are exact cosines and only the choice of
+neighbours is approximate. Below it, results are exactly those of a full scan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Query x example pairs scanned exactly; above it the approximate search (same answers for any
+#: library up to ~14k named segments against all of its segments).
+EXACT_PAIRS = 200_000_000
+#: Dimensions of the projection the graph is built on, and candidates re-scored per query.
+PROJECTED_DIM = 128
+CANDIDATES = 128
+#: Elements of one block of gathered candidate features (100 MB of float32).
+RESCORE_ELEMENTS = 25_000_000
+#: Rows used to fit the projection (a seeded sample of the examples).
+PCA_SAMPLE = 20_000
+
+
+def nearest_examples(queries: np.ndarray, examples: np.ndarray, *, k: int = 10,
+                     exact_pairs: int = EXACT_PAIRS) -> tuple[np.ndarray, np.ndarray]:
+    """The k most similar examples (cosine; rows are unit vectors) of each query row.
+
+    Returns: (m, k) int32 rows of `examples`, and (m, k) float16 cosines to them.
+    """
+    k = min(k, len(examples))
+    if k == 0 or len(queries) == 0:
+        return np.zeros((len(queries), k), np.int32), np.zeros((len(queries), k), np.float16)
+    if len(queries) * len(examples) <= exact_pairs or len(examples) <= CANDIDATES:
+        return _exact(queries, examples, k)
+    return _approximate(queries, examples, k)
+
+
+def _exact(queries: np.ndarray, examples: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """A full scan (FAISS's blocked inner products with a heap per query: no n x e matrix in memory)."""
+    from soundseek.vindex.hnsw import _faiss
+
+    faiss = _faiss()
+    sims, idx = faiss.knn(np.ascontiguousarray(queries, dtype=np.float32),
+                          np.ascontiguousarray(examples, dtype=np.float32), k, metric=faiss.METRIC_INNER_PRODUCT)
+    return idx.astype(np.int32), sims.astype(np.float16)
+
+
+def _approximate(queries: np.ndarray, examples: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    from soundseek.vindex.hnsw import _faiss
+
+    faiss = _faiss()
+    basis = _projection(examples)
+    graph = faiss.IndexHNSWFlat(basis.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = 64
+    graph.add(_project(examples, basis))
+    graph.hnsw.efSearch = CANDIDATES
+    idx = np.zeros((len(queries), k), dtype=np.int32)
+    sims = np.zeros((len(queries), k), dtype=np.float16)
+    rows = max(1, RESCORE_ELEMENTS // (CANDIDATES * examples.shape[1]))
+    for start in range(0, len(queries), rows):
+        block = queries[start : start + rows]
+        _, candidates = graph.search(_project(block, basis), CANDIDATES)
+        candidates = np.maximum(candidates, 0)  # -1 (fewer reachable than asked) repeats example 0
+        exact = np.matmul(examples[candidates], block[:, :, None])[:, :, 0]  # (rows, CANDIDATES) cosines
+        best = np.argpartition(-exact, k - 1, axis=1)[:, :k]
+        idx[start : start + rows] = np.take_along_axis(candidates, best, axis=1)
+        sims[start : start + rows] = np.take_along_axis(exact, best, axis=1)
+    return idx, sims
+
+
+def _projection(examples: np.ndarray) -> np.ndarray:
+    """The main directions of a seeded sample of the examples (eigenvectors of its uncentred Gram
+    matrix: for unit rows, x P P^T y approximates the cosine x y). Returns a (D, PROJECTED_DIM) basis."""
+    rng = np.random.default_rng(0)
+    sample = examples[rng.choice(len(examples), min(PCA_SAMPLE, len(examples)), replace=False)].astype(np.float64)
+    _, vectors = np.linalg.eigh(sample.T @ sample)  # ascending eigenvalues
+    return np.ascontiguousarray(vectors[:, ::-1][:, :PROJECTED_DIM], dtype=np.float32)
+
+
+def _project(rows: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(rows @ basis, dtype=np.float32)
