@@ -36,6 +36,8 @@ HNSW_PARAMS = {"M": 32, "efConstruction": 80}
 EF_SEARCH = 64
 #: Rows per Milvus request when reading or writing in bulk.
 BATCH = 2000
+#: How long to wait for a server that accepts the connection to answer (a refused one fails at once).
+CONNECT_TIMEOUT_S = 30
 #: Ids per `id in [...]` expression.
 IDS_PER_QUERY = 1000
 
@@ -131,7 +133,7 @@ class MilvusSegments:
         pymilvus = _pymilvus()
         self.spec = spec
         try:
-            self.client = pymilvus.MilvusClient(spec.uri)
+            self.client = pymilvus.MilvusClient(spec.uri, timeout=CONNECT_TIMEOUT_S)
         except Exception as exc:  # pymilvus raises its own and gRPC errors: all mean "cannot reach it"
             hint = (" (a milvus-lite file is held by one process at a time: is `soundseek serve` or another "
                     "run using it? Several processes need a Milvus server, see docs/scale.md)") if spec.is_file else ""
