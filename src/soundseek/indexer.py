@@ -31,6 +31,7 @@ from soundseek.library.scan import FoundFile, scan
 from soundseek.library.textmeta import sound_text
 from soundseek.store import Collection, NewSegment, SoundRecord
 from soundseek.store.ingest import set_fingerprint
+from soundseek.store.sync import RepairReport, reconcile
 
 #: Tags kept per segment: the top classes by score, those at or above TAG_MIN_SCORE (at least one).
 TAGS_PER_SEGMENT = 5
@@ -57,6 +58,8 @@ class IndexReport:
     #: Roots not found this run (their sounds are kept), and folders that could not be listed.
     missing_roots: list[str] = field(default_factory=list)
     unreadable_folders: list[tuple[str, str]] = field(default_factory=list)
+    #: What bringing SQLite and Milvus back in line found (collections stored in Milvus), else None.
+    repaired: RepairReport | None = None
 
 
 def choose_audio_encoder(name: str | None, config: dict | None = None, *, say: Callable[[str], None] = print) -> AudioEncoder:
@@ -128,6 +131,8 @@ def _index_locked(coll: Collection, roots: list[Path], encoder: AudioEncoder, *,
     if not roots:
         raise SoundseekError(f"path not found: {', '.join(report.missing_roots)}")
     coll.add_roots(roots)
+    if coll.segment_store is not None:
+        report.repaired = reconcile(coll)
     skipped: list[tuple[str, str]] = []
 
     def on_error(path: Path, why: str, is_folder: bool) -> None:

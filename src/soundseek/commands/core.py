@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--index", dest="index_kind", choices=INDEX_KINDS,
                    help="vector index backend, recorded for every later search (default: exact below 50,000 "
                         "segments, hnsw above; ivfpq and lsh trade recall for memory, see docs/index.md)")
+    p.add_argument("--store", metavar="URI",
+                   help="keep the vectors in Milvus, recorded for every later command: milvus:///path/file.db "
+                        "(embedded milvus-lite) or http://host:19530 (a Milvus server); only for a new collection; "
+                        "needs pip install 'soundseek[scale]' (see docs/scale.md)")
     p.add_argument("--no-learn", action="store_true",
                    help="do not fit the library model (what the named sounds teach about the wordless ones)")
     p.add_argument("--wait", action="store_true",
@@ -155,6 +159,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not paths:
         raise QueryError("nothing to index: give one or more folders")
     metadata = load_metadata_csv(args.metadata) if args.metadata else None
+    if args.store:
+        from soundseek.store.milvus import parse_store
+        coll.set_store(parse_store(args.store, root))
+    if args.index_kind and coll.store_spec is not None:
+        raise QueryError("--index picks the embedded vector index; a collection stored in Milvus uses Milvus' HNSW")
     if args.index_kind and args.index_kind != coll.index_kind:
         coll.set_meta("index_kind", args.index_kind)
     report = index_paths(coll, paths, encoder, metadata=metadata, max_duration=args.max_duration, quiet=args.quiet,
@@ -191,6 +200,9 @@ def ray_indexer_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def print_index_report(report, root: Path, *, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
     speed = report.audio_seconds / report.wall_seconds if report.wall_seconds else 0.0
     print(f"collection: {root}")
+    if report.repaired:
+        print(f"repaired the Milvus store: {report.repaired.stale_rows} stale row(s) deleted, "
+              f"{report.repaired.forgotten_sounds} file(s) indexed again")
     print(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
           f"removed {report.removed}, moved {report.moved}, failed {len(report.failed)}  "
           f"({report.audio_seconds:.0f} s of audio in {report.wall_seconds:.1f} s, {speed:.0f}x real time)")
@@ -284,13 +296,15 @@ def cmd_info(args: argparse.Namespace) -> int:
             "spaces": coll.spaces(), "roots": [str(r) for r in coll.roots()],
             "joint_model": coll.meta("joint_model"), "library_model": coll.meta("library_model"),
             "failures": [{"path": p, "reason": r} for p, r in coll.failures()],
-            "crawl_sources": crawl_status(coll)}
+            "crawl_sources": crawl_status(coll), "store": _store_info(coll)}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
     print(f"collection: {root}\naudio encoder: {info['audio_encoder']}\n"
           f"sounds: {info['sounds']} ({info['seconds'] / 3600:.2f} h), segments: {info['segments']}\n"
           f"embedding spaces: {', '.join(info['spaces']) or '-'}\nroots: {', '.join(info['roots']) or '-'}")
+    store = info["store"]
+    print(f"vectors: {store['uri']}" + (f" ({store['rows']} segment rows)" if "rows" in store else ""))
     if info["joint_model"]:
         print(f"joint model: {info['joint_model']}")
     print(f"library model: {_library_line(info['library_model'])}")
@@ -299,6 +313,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     for item in info["failures"]:
         print(f"  {item['path']}: {item['reason']}")
     return 0
+
+
+def _store_info(coll) -> dict:  # type: ignore[no-untyped-def]
+    """Where the collection's vectors live (and how many segment rows Milvus holds)."""
+    spec, store = coll.store_spec, coll.segment_store
+    if spec is None or store is None:
+        return {"kind": "embedded", "uri": "embedded (SQLite, FAISS cache in index/)"}
+    return {"kind": "milvus-lite" if spec.is_file else "milvus", "uri": spec.uri, "collection": spec.collection,
+            "rows": store.count()}
 
 
 def _library_line(meta: dict | None) -> str:

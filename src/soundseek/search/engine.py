@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
@@ -28,6 +28,7 @@ from soundseek.encoders import (
 )
 from soundseek.encoders.base import l2_normalize
 from soundseek.errors import QueryError
+from soundseek.search.filters import Filters
 from soundseek.search.relevance import TextEvidence
 from soundseek.search.state import SearchState, SegmentTable, load_search_state
 from soundseek.search.zeroshot import (
@@ -55,21 +56,6 @@ TEXT_SIMILARITY_WEIGHT = 1.0
 LIBRARY_WEIGHT = 1.0
 #: Cosine similarity between a query and a sound's words below which the words count as unrelated.
 TEXT_SIMILARITY_FLOOR = 0.3
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrictions applied to every search. `None` means no restriction."""
-
-    min_duration: float | None = None
-    max_duration: float | None = None
-    sample_rate: int | None = None
-    channels: int | None = None
-    tag: str | None = None
-    path_glob: str | None = None
-
-    def active(self) -> bool:
-        return any(v is not None for v in asdict(self).values())
 
 
 @dataclass
@@ -350,6 +336,11 @@ class SearchEngine:
         segments of that file overlapping that time range are left out."""
         if self.index is None:
             return []
+        if self.joint_index is None and hasattr(self.index, "search_grouped"):  # a Milvus store
+            from soundseek.search.pushdown import pushed_down_scores
+            scores = pushed_down_scores(self.index, self.table, np.asarray(vector, dtype=np.float32), top=top, offset=offset,
+                                        filters=filters, exclude=exclude)
+            return self._rank(scores, top=top, offset=0, filters=filters)
         n = len(self.table)
         k = n if (filters and filters.active()) else min(n, max(50, (top + offset) * 20))
         while True:

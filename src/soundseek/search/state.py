@@ -115,6 +115,9 @@ def load_vector_index(coll: Collection, space: str, *, kind: str | None = None) 
 
     `kind` picks the backend; by default the one recorded with `soundseek index --index KIND`, else by size.
     """
+    if coll.segment_store is not None and space == coll.audio_encoder and kind is None:
+        from soundseek.vindex.milvus import MilvusIndex
+        return MilvusIndex(coll.segment_store, known=coll.segment_ids())
     folder = coll.root / "index" / space.replace("/", "_").replace(":", "_")
     generation = coll.generation
     kind = kind or coll.index_kind

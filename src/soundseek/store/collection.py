@@ -7,6 +7,9 @@ Layout of a collection directory (README.md, "Collection layout", describes it f
     index/<space>/       vector index cache for one embedding space (meta.json + backend files),
                          rebuilt from the database whenever its `generation` is older than the database's
 
+A collection indexed with `--store URI` keeps the vectors of its audio space in Milvus instead (meta
+`store`; the `vectors` table then holds only extra spaces): see store/milvus.py and store/sync.py.
+
 Tables: meta(key, value), roots(path), sounds(...), segments(...), vectors(segment_id, space, vector),
 class_scores(segment_id, scores float16[521]), tags(segment_id, tag, score, source),
 sound_text (FTS5 over the words of each sound), failures(path, reason, ...).
@@ -25,8 +28,10 @@ from platformdirs import user_data_dir
 
 from soundseek.encoders.base import FrameEvidence
 from soundseek.errors import CollectionError
+from soundseek.store.milvus import MilvusSegments, StoreSpec
 from soundseek.store.records import NewSegment, SegmentRecord, SoundRecord
 from soundseek.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, connect
+from soundseek.store.generations import record_generation, sound_rows
 
 
 def default_collection_dir() -> Path:
@@ -42,6 +47,7 @@ class Collection:
     def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
         self.root = root
         self.conn = conn
+        self._segment_store: MilvusSegments | None = None
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -95,7 +101,39 @@ class Collection:
         return coll
 
     def close(self) -> None:
+        if self._segment_store is not None:
+            self._segment_store.close()
+            self._segment_store = None
         self.conn.close()
+
+    # -- where the vectors live ----------------------------------------------------------------
+    @property
+    def store_spec(self) -> StoreSpec | None:
+        """The Milvus store of the audio vectors, None for the embedded store (SQLite + FAISS cache)."""
+        data = self.meta("store")
+        return StoreSpec.from_dict(data) if isinstance(data, dict) else None
+
+    @property
+    def segment_store(self) -> MilvusSegments | None:
+        """The collection's Milvus rows (connected on first use), None for the embedded store."""
+        if self._segment_store is None and (spec := self.store_spec) is not None:
+            self._segment_store = MilvusSegments(spec)
+        return self._segment_store
+
+    def set_store(self, spec: StoreSpec | None) -> None:
+        """Record where the audio vectors live; only before anything is indexed (no migration)."""
+        current = self.store_spec
+        if current == spec:
+            return
+        if int(self.conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0]):
+            was = current.uri if current else "the embedded store"
+            raise CollectionError(f"collection {self.root} already keeps its vectors in {was}: a store is chosen "
+                                  "when a collection is created (index into a new --collection)")
+        self.set_meta("store", spec.to_dict() if spec else None)
+        self._segment_store = None
+
+    def _store_for(self, space: str) -> MilvusSegments | None:
+        return self.segment_store if space == self.audio_encoder else None
 
     # -- meta ----------------------------------------------------------------------------------
     def meta(self, key: str, default: object = None) -> object:
@@ -151,7 +189,11 @@ class Collection:
     def put_sound(self, sound: SoundRecord, segments: list[NewSegment], *, space: str,
                   frames: FrameEvidence | None = None) -> int:
         """Replace everything known about `sound.path` (and its frame-level evidence, when the encoder
-        has some) in one transaction. Returns the sound id."""
+        has some) in one transaction. Returns the sound id.
+
+        With a Milvus store, the segments' rows go to Milvus after the transaction (store/sync.py)."""
+        store = self._store_for(space)
+        old = self.conn.execute("SELECT id FROM sounds WHERE path = ?", (sound.path,)).fetchone()
         with self.conn:
             self._delete_paths([sound.path])
             cur = self.conn.execute(
@@ -161,8 +203,7 @@ class Collection:
                  sound.channels, sound.format, sound.text, time.time()),
             )
             sound_id = int(cur.lastrowid or 0)
-            for seg in segments:
-                self._insert_segment(sound_id, seg, space)
+            seg_ids = [self._insert_segment(sound_id, seg, space, vector=store is None) for seg in segments]
             self.conn.execute("INSERT INTO sound_text (rowid, words) VALUES (?, ?)", (sound_id, sound.text))
             if frames is not None:
                 self.conn.execute("INSERT INTO frames VALUES (?, ?, ?, ?, ?, ?)", (
@@ -171,23 +212,29 @@ class Collection:
                     frames.loudness.astype(np.uint8).tobytes()))
             self.conn.execute("DELETE FROM failures WHERE path = ?", (sound.path,))
             self._bump()
+            generation = record_generation(self.conn, sound_id) if store is not None else 0
+        if store is not None:
+            store.delete_sounds([sound_id] + ([old[0]] if old else []))
+            store.upsert(sound_rows(sound, sound_id, seg_ids, segments, generation))
         return sound_id
 
-    def _insert_segment(self, sound_id: int, seg: NewSegment, space: str) -> None:
+    def _insert_segment(self, sound_id: int, seg: NewSegment, space: str, *, vector: bool = True) -> int:
         cur = self.conn.execute(
             "INSERT INTO segments (sound_id, start, end) VALUES (?, ?, ?)", (sound_id, seg.start, seg.end)
         )
-        seg_id = cur.lastrowid
-        self.conn.execute(
-            "INSERT INTO vectors VALUES (?, ?, ?)",
-            (seg_id, space, np.asarray(seg.vector, dtype=np.float32).tobytes()),
-        )
+        seg_id = int(cur.lastrowid or 0)
+        if vector:
+            self.conn.execute(
+                "INSERT INTO vectors VALUES (?, ?, ?)",
+                (seg_id, space, np.asarray(seg.vector, dtype=np.float32).tobytes()),
+            )
         if seg.class_scores is not None:
             blob = np.asarray(seg.class_scores, dtype=np.float16).tobytes()
             self.conn.execute("INSERT INTO class_scores VALUES (?, ?)", (seg_id, blob))
         self.conn.executemany(
             "INSERT INTO tags VALUES (?, ?, ?, 'audioset')", [(seg_id, t, float(s)) for t, s in seg.tags]
         )
+        return seg_id
 
     def put_vectors(self, space: str, segment_ids: np.ndarray, vectors: np.ndarray) -> None:
         """Store (or replace) vectors of an extra embedding space (e.g. a trained model's)."""
@@ -215,10 +262,14 @@ class Collection:
 
     def delete_paths(self, paths: list[str]) -> int:
         """Forget these files (segments, vectors, tags, text). Returns how many were known."""
+        store = self.segment_store
+        ids = [r[0] for p in paths for r in self.conn.execute("SELECT id FROM sounds WHERE path = ?", (p,))]
         with self.conn:
             n = self._delete_paths(paths)
             if n:
                 self._bump()
+        if store is not None:
+            store.delete_sounds(ids)
         return n
 
     def _delete_paths(self, paths: list[str]) -> int:
@@ -264,10 +315,17 @@ class Collection:
         }
 
     def spaces(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT DISTINCT space FROM vectors ORDER BY space")]
+        spaces = {r[0] for r in self.conn.execute("SELECT DISTINCT space FROM vectors")}
+        if self.segment_store is not None and self.segment_store.dim is not None:
+            spaces.add(self.audio_encoder)
+        return sorted(spaces)
 
     def vector_dim(self, space: str) -> int:
         """Dimension of the vectors stored in `space` (CollectionError when it has none)."""
+        if (store := self._store_for(space)) is not None:
+            if store.dim is None:
+                raise CollectionError(f"collection has no vectors in space '{space}'")
+            return store.dim
         row = self.conn.execute("SELECT length(vector) FROM vectors WHERE space = ? LIMIT 1", (space,)).fetchone()
         if row is None:
             raise CollectionError(f"collection has no vectors in space '{space}'")
@@ -275,6 +333,8 @@ class Collection:
 
     def iter_vectors(self, space: str) -> tuple[np.ndarray, np.ndarray]:
         """All vectors of a space. Returns: ids (n,) int64, vectors (n, dim) float32."""
+        if (store := self._store_for(space)) is not None:
+            return check_complete(self, *store.all_vectors())
         dim = self.vector_dim(space)
         rows = self.conn.execute("SELECT segment_id, vector FROM vectors WHERE space = ? ORDER BY segment_id", (space,))
         ids, blobs = [], []
@@ -284,8 +344,14 @@ class Collection:
         vecs = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim) if ids else np.zeros((0, dim), np.float32)
         return np.asarray(ids, dtype=np.int64), vecs
 
+    def segment_ids(self) -> np.ndarray:
+        """Ids of every segment. Returns: (n,) int64, sorted."""
+        return np.asarray([r[0] for r in self.conn.execute("SELECT id FROM segments ORDER BY id")], dtype=np.int64)
+
     def segment_ids_in_space(self, space: str) -> np.ndarray:
         """Ids of the segments that have a vector in `space`. Returns: (n,) int64, sorted."""
+        if (store := self._store_for(space)) is not None:
+            return store.states()[0]
         rows = self.conn.execute("SELECT segment_id FROM vectors WHERE space = ? ORDER BY segment_id", (space,))
         return np.asarray([r[0] for r in rows], dtype=np.int64)
 
@@ -309,6 +375,13 @@ class Collection:
 
     def vectors_for(self, space: str, segment_ids: list[int]) -> np.ndarray:
         """Vectors of the given segments, in order. Returns: (n, dim) float32."""
+        if (store := self._store_for(space)) is not None:
+            found = store.vectors(segment_ids)
+            missing = [i for i in segment_ids if int(i) not in found]
+            if missing:
+                raise CollectionError(f"segment {missing[0]} has no vector in the Milvus store: run "
+                                      "`soundseek index` to repair the collection")
+            return np.stack([found[int(i)] for i in segment_ids]) if segment_ids else np.zeros((0, store.dim or 0), np.float32)
         out = []
         for seg_id in segment_ids:
             row = self.conn.execute("SELECT vector FROM vectors WHERE space = ? AND segment_id = ?", (space, seg_id)).fetchone()
@@ -397,6 +470,17 @@ class Collection:
         except sqlite3.OperationalError:
             return []
         return [(int(r), float(s)) for r, s in rows]
+
+
+def check_complete(coll: Collection, ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Milvus vectors restricted to the segments SQLite knows; a known segment without a vector (a crash
+    between the two writes) is a CollectionError naming the repair."""
+    known = coll.segment_ids()
+    keep = np.isin(ids, known)
+    if keep.sum() != len(known):
+        raise CollectionError(f"the Milvus store lacks {len(known) - int(keep.sum())} segment vector(s): run "
+                              "`soundseek index` to repair the collection")
+    return ids[keep], vectors[keep]
 
 
 _SOUND_COLS = "s.id, s.path, s.size, s.mtime_ns, s.duration, s.sample_rate, s.channels, s.format, s.text"

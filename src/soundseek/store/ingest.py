@@ -54,6 +54,9 @@ def move_sound(coll: Collection, old_path: str, new_path: str, *, size: int, mti
         coll.conn.execute("DELETE FROM failures WHERE path = ?", (old_path,))
         coll.conn.execute(
             "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")
+    if coll.segment_store is not None:
+        from soundseek.store.sync import refresh_sound_fields
+        refresh_sound_fields(coll, int(row[0]))
     return True
 
 

@@ -11,6 +11,12 @@ from soundseek.store.ingest_schema import INGEST_SCHEMA
 DB_NAME = "soundseek.sqlite"
 SCHEMA_VERSION = 1
 
+#: For a collection stored in Milvus: the collection generation that wrote each sound (store/sync.py).
+SYNC_SCHEMA = """
+CREATE TABLE IF NOT EXISTS store_sync (
+    sound_id INTEGER PRIMARY KEY REFERENCES sounds(id) ON DELETE CASCADE, generation INTEGER NOT NULL);
+"""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY);
@@ -38,7 +44,7 @@ CREATE TABLE IF NOT EXISTS frames (
     times BLOB NOT NULL, classes BLOB NOT NULL, scores BLOB NOT NULL, loudness BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, at REAL NOT NULL);
-""" + INGEST_SCHEMA
+""" + INGEST_SCHEMA + SYNC_SCHEMA
 
 
 def connect(path: Path) -> sqlite3.Connection:
