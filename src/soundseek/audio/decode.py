@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from soundseek.audio import ffmpeg
+import soundseek.audio.ffmpeg as ffmpeg
 from soundseek.errors import AudioError
 from soundseek.native_log import filtered_stderr
 
