@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 MAX_QUERY_CHARS = 500
+#: Segments whose vectors are read from the index at once by a filtered query by example.
+FILTER_BLOCK = 32_768
 #: Weights of the evidence sources in text search (each source is first scaled to [0, 1]).
 FEEDBACK_WEIGHT = 1.0
 KEYWORD_WEIGHT = 1.0
@@ -342,18 +344,43 @@ class SearchEngine:
                                         filters=filters, exclude=exclude)
             return self._rank(scores, top=top, offset=0, filters=filters)
         n = len(self.table)
+        scores = self._filtered_vector_scores(np.asarray(vector, dtype=np.float32), filters)
+        if scores is not None:
+            self._leave_out(scores, exclude)
+            return self._rank(scores, top=top, offset=offset, filters=filters)
         k = n if (filters and filters.active()) else min(n, max(50, (top + offset) * 20))
         while True:
             scores = self._vector_scores(np.asarray(vector, dtype=np.float32), k)
-            if exclude is not None:
-                path, start, end = exclude
-                scores[(self.table.paths == path) & (self.table.starts < end) & (self.table.ends > start)] = -np.inf
+            self._leave_out(scores, exclude)
             # deep enough for `top + offset` distinct sounds (the nearest segments may share one recording)
             found = len(np.unique(self.table.sound_rows[np.isfinite(scores)]))
             if found >= top + offset or k >= n:
                 break
             k = min(n, k * 4)
         return self._rank(scores, top=top, offset=offset, filters=filters)
+
+    def _leave_out(self, scores: np.ndarray, exclude: tuple[str, float, float] | None) -> None:
+        """Set to -inf the segments of `exclude`'s file (path, start, end) that overlap its span."""
+        if exclude is not None:
+            path, start, end = exclude
+            scores[(self.table.paths == path) & (self.table.starts < end) & (self.table.ends > start)] = -np.inf
+
+    def _filtered_vector_scores(self, vector: np.ndarray, filters: Filters | None) -> np.ndarray | None:
+        """With an active filter: the exact cosine of the segments that pass it (-inf elsewhere), their
+        vectors read from the index in blocks. None without a filter, with a joint model, or when the
+        index cannot give its vectors back (then an ANN search over every segment is masked, which took
+        4-11 s a query at 100k segments: BENCHMARKS.md, issue 14)."""
+        if not (filters and filters.active()) or self.joint_index is not None or not hasattr(self.index, "vectors_of"):
+            return None
+        scores = np.full(len(self.table), -np.inf, dtype=np.float32)
+        rows = np.flatnonzero(self._filter_mask(filters))
+        try:
+            for start in range(0, len(rows), FILTER_BLOCK):
+                block = rows[start : start + FILTER_BLOCK]
+                scores[block] = self.index.vectors_of(self.table.ids[block]) @ vector
+        except KeyError:  # a segment without a vector in the index (being re-indexed): the general path
+            return None
+        return scores
 
     def _vector_scores(self, vector: np.ndarray, k: int) -> np.ndarray:
         """Cosine of the k nearest segments (-inf elsewhere), fused with the joint space when attached."""

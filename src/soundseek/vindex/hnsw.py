@@ -57,6 +57,13 @@ class HnswIndex:
             if pos is not None:
                 self._alive[pos] = False
 
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        """Stored vectors of `ids` in order (KeyError for an unknown id). Returns: (n, dim)."""
+        positions = np.asarray([self._position[int(i)] for i in ids], dtype=np.int64)
+        if not len(positions):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._index.reconstruct_batch(positions)
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = check_queries(np.ascontiguousarray(queries, dtype=np.float32), self.dim)
         dead = len(self._labels) - len(self)
