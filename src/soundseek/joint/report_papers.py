@@ -1,0 +1,202 @@
+"""Report sections that set the seed papers' published cells beside ours: Elizalde et al.'s Table 1
+(our grid and the faithful-setting grid with its diagnostics), Fig. 4's statement, the qualitative
+lists, and CS224N's Tables 1, 3 and 4. Every published value comes from `published` (via the
+results' "published" entry, so a report can be rebuilt from results.json alone)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from soundseek.joint.evaluate import COMBINATIONS
+
+#: Our Table 1 rows -> the paper's Table 1 cell. Our "bce" is BCE on d = exp(-L2): their exp(-L2) column.
+TABLE1_CELL = {("contrastive", "l1"): ("contrastive", "l1"), ("contrastive", "l2"): ("contrastive", "l2"),
+               ("contrastive", "exp_l1"): ("contrastive", "exp_l1"), ("contrastive", "exp_l2"): ("contrastive", "exp_l2"),
+               ("bce", "l2"): ("bce", "exp_l2")}
+SIM_NAMES = {"l1": "L1", "l2": "L2", "exp_l1": "exp(-L1)", "exp_l2": "exp(-L2)"}
+
+
+def f3(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def paper_table1_cell(pub: dict[str, Any], loss: str, sim: str) -> float | None:
+    """The published Table 1 value for one of our grid rows, None where the paper has no such cell."""
+    cell = TABLE1_CELL.get((loss, sim))
+    return pub["elizalde_table1"][cell[0]][cell[1]] if cell else None
+
+
+def paper_table1_md(pub: dict[str, Any]) -> list[str]:
+    t = pub["elizalde_table1"]
+    out = ["Published Table 1 (Elizalde et al., MAP@3 of retrieving audio with joint embeddings, DCASE 2018 task 2):", "",
+           "| loss | " + " | ".join(SIM_NAMES.values()) + " |", "|---|---|---|---|---|"]
+    out += [f"| {'L_CL' if loss == 'contrastive' else 'L_BCE'} | " + " | ".join(f3(t[loss][s]) for s in SIM_NAMES) + " |"
+            for loss in ("contrastive", "bce")]
+    return out + ["", f"_{pub['differences']['table1']}_", ""]
+
+
+def _rank(values: list[float], i: int) -> int:
+    return 1 + sum(v > values[i] for v in values)
+
+
+def faithful_md(r: dict[str, Any], plots: dict[str, str]) -> list[str]:
+    """The faithful-setting grid beside the paper, diagnostics, ablations and the computed verdicts."""
+    f, pub = r["table1_faithful"], r["published"]
+    cfg = f["grid"][0]["config"]
+    out = ["## Table 1 in the paper's setting (YAMNet, fold 1 held out)", "",
+           f"Setting: plain PCA to 300 + L2 at the input, twin MLP 300-1024-512-512-{cfg['dim']}, dropout "
+           f"{cfg['dropout']}, {cfg['epochs']} epochs of Adam (lr {cfg['lr']:g}, batch {cfg['batch_size']}), "
+           f"{cfg['pairs']} pairs drawn once ({cfg['positive_share']:.0%} positive), un-normalized outputs inside "
+           "the similarity, no early stopping; JEs L2-normalized for the kNN (k = 25). BCE on L1/L2 reads "
+           "P(match) = 1/(1 + distance); contrastive margins 1 (L1, L2) and 0.5 (exp kinds, D = 1 - exp(-dist)).", "",
+           "| loss | similarity | paper | audio->audio | text->audio | audio->text | audio->audio at epoch 1 | best audio->audio (epoch) |",
+           "|---|---|---|---|---|---|---|---|"]
+    for run in f["grid"]:
+        c = run["config"]
+        evals = [p for p in run["curve"] if "audio->audio" in p]
+        best = max(evals, key=lambda p: p["audio->audio"])
+        out.append(f"| {c['loss']} | {SIM_NAMES[c['kind']]} | {f3(pub['elizalde_table1'][c['loss']][c['kind']])} | "
+                   + " | ".join(f3(run["joint"][k]) for k in COMBINATIONS[:3])
+                   + f" | {f3(evals[0]['audio->audio'])} | {f3(best['audio->audio'])} ({best['epoch']}) |")
+    out += ["", "Diagnostics of the trained outputs (raw, before the kNN's normalization; test clips and the 50 labels):", "",
+            "| loss | similarity | audio norm | text norm | audio share near zero (abs < 0.01) | audio mean cosine | pos dist | neg dist | "
+            "pos exp(-d) | neg exp(-d) | AUC pos<neg |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for run in f["grid"]:
+        out.append(_diag_row(run))
+    out += ["", "One change at a time on the two disputed cells:", "",
+            "| change | loss | similarity | audio->audio | text->audio | audio->text | audio mean cosine | AUC |",
+            "|---|---|---|---|---|---|---|---|"]
+    for run in f["ablations"]:
+        c, j = run["config"], run["joint"]
+        out.append(f"| {run['change']} | {c['loss']} | {SIM_NAMES[c['kind']]} | " + " | ".join(f3(j[k]) for k in COMBINATIONS[:3])
+                   + f" | {run['outputs_audio']['mean_cosine']:.2f} | {run['distances']['auc']:.2f} |")
+    out += ["", *faithful_verdicts(r), ""]
+    return out + ([f"![faithful]({plots['faithful']})", ""] if "faithful" in plots else [])
+
+
+def _diag_row(run: dict[str, Any]) -> str:
+    c, oa, ot, d = run["config"], run["outputs_audio"], run["outputs_text"], run["distances"]
+    return (f"| {c['loss']} | {SIM_NAMES[c['kind']]} | {oa['mean_norm']:.2f} | {ot['mean_norm']:.2f} | {oa['near_zero']:.2f} | "
+            f"{oa['mean_cosine']:.2f} | {d['pos_mean']:.2f} ± {d['pos_std']:.2f} | {d['neg_mean']:.2f} ± {d['neg_std']:.2f} | "
+            f"{d['pos_exp']:.2f} | {d['neg_exp']:.2f} | {d['auc']:.2f} |")
+
+
+def faithful_verdicts(r: dict[str, Any]) -> list[str]:
+    """Sentences computed from the results: where the paper's two headline cells rank, and how much of
+    the untrained network's audio structure 100 epochs on the pairs keep."""
+    f, pub = r["table1_faithful"], r["published"]["elizalde_table1"]
+    grid = f["grid"]
+    keys = [(g["config"]["loss"], g["config"]["kind"]) for g in grid]
+    ours = [g["joint"]["audio->audio"] for g in grid]
+    paper = [pub[loss][kind] for loss, kind in keys]
+    lines = []
+    for cell, label in ((("bce", "exp_l2"), "BCE on exp(-L2)"), (("contrastive", "l2"), "contrastive with L2")):
+        if cell in keys:
+            i = keys.index(cell)
+            lines.append(f"- {label}: audio->audio {ours[i]:.3f}, rank {_rank(ours, i)} of {len(ours)} here; "
+                         f"paper {paper[i]:.3f}, rank {_rank(paper, i)} of {len(paper)}.")
+    bce = [o for (loss, _), o in zip(keys, ours) if loss == "bce"]
+    cl = [o for (loss, _), o in zip(keys, ours) if loss == "contrastive"]
+    if bce and cl:
+        lines.append(f"- Mean over similarities: BCE {sum(bce) / len(bce):.3f}, contrastive {sum(cl) / len(cl):.3f} "
+                     f"(paper: BCE {sum(pub['bce'].values()) / 4:.3f}, contrastive {sum(pub['contrastive'].values()) / 4:.3f}).")
+    first = [next(p for p in g["curve"] if "audio->audio" in p)["audio->audio"] for g in grid]
+    lines.append(f"- After one epoch the grid's audio->audio is {min(first):.3f}-{max(first):.3f}; after "
+                 f"{grid[0]['config']['epochs']} epochs {min(ours):.3f}-{max(ours):.3f}.")
+    return lines
+
+
+def qualitative_papers_md(r: dict[str, Any]) -> list[str]:
+    """The paper's lists beside ours for its five queries."""
+    pub = r["published"]["elizalde_qualitative"]
+    q = r["qualitative"]
+    text_rows = {row["query"]: row for row in q["text"]}
+    out = ["### The paper's queries beside ours", "",
+           "| query | paper: text similarity / raw-audio kNN | ours | paper: joint | ours: joint kNN |", "|---|---|---|---|---|"]
+    for name, p in pub.items():
+        n = len(p["text"])
+        if p["kind"] == "text" and name in text_rows:
+            row = text_rows[name]
+            ours_plain = ", ".join(x[0] for x in row["text_similarity"][:n])
+            ours_joint = ", ".join(row["joint_knn_audio"][:len(p["joint"])])
+        else:
+            row = next((a for a in q["audio"] if a["query"].startswith(name)), None)
+            if row is None:
+                continue
+            ours_plain, ours_joint = ", ".join(row["raw_knn"][:n]), ", ".join(row["joint_knn"][:len(p["joint"])])
+            name = row["query"]
+        out.append(f"| {name} | {', '.join(p['text'])} | {ours_plain} | {', '.join(p['joint'])} | {ours_joint} |")
+    return out + ["", f"_{r['published']['differences']['qualitative']}_", ""]
+
+
+def cs224n_dims_md(r: dict[str, Any]) -> list[str]:
+    pub = r["published"]["cs224n_table1"]
+    out = ["Published (CS224N Table 1, AudioCaps, frozen encoders) beside ours (ESC-50 labels):", "",
+           "| D | paper text->audio R@1/5/10 | ours | paper audio->text R@1/5/10 | ours |", "|---|---|---|---|---|"]
+    for row in r["dims"]:
+        p = pub.get(row["dim"]) or pub.get(str(row["dim"]))
+        if p:
+            out.append(f"| {row['dim']} | {_trip(p['text->audio'])} | {_rk(row['esc50_text->audio'])} | "
+                       f"{_trip(p['audio->text'])} | {_rk(row['esc50_audio->text'])} |")
+    t2 = r["published"]["cs224n_table2"]
+    out += ["", "CS224N Table 2 (fine-tuned encoders): " + "; ".join(
+        f"D = {k}: text->audio {_trip(v['text->audio'])}, audio->text {_trip(v['audio->text'])}" for k, v in t2.items()), "",
+        f"_{r['published']['differences']['dims']}_", ""]
+    return out
+
+
+def _trip(v: Any) -> str:
+    return " / ".join(f"{x:.2f}" for x in v)
+
+
+def _rk(d: dict[str, float]) -> str:
+    return " / ".join(f"{d[k]:.2f}" for k in ("R@1", "R@5", "R@10"))
+
+
+def cs224n_uniformity_md(r: dict[str, Any]) -> list[str]:
+    """sigma and h exactly as the report defines them, with its references and its Table 3/4 values."""
+    u = r["uniformity"].get("cs224n")
+    if not u:
+        return []
+    pub3, pub4 = r["published"]["cs224n_table3"], r["published"]["cs224n_table4"]
+    t3 = pub3.get(1024) or pub3.get("1024")
+    out = ["### Uniformity as the CS224N report defines it", "",
+           "sigma = std / mean of the nearest-neighbour distances (eq. 3-4) over all D dimensions; sigma8 = the same "
+           "within 8 random dimensions (mean of 100 draws); h = entropy (nats) of softmax(counts) over the 256 sign "
+           "voxels of 8 random dimensions, mean of 100 draws (eq. 5). References with the same n and D: uniform in "
+           "[-1, 1]^D, and 10 Gaussians of variance 0.1 around centroids uniform in [-1, 1]^D; all L2-normalized.", "",
+           "| set | n | sigma | sigma8 | h | uniform: sigma / sigma8 / h | 10 Gaussians: sigma / sigma8 / h |",
+           "|---|---|---|---|---|---|---|"]
+    for name, v in u.items():
+        if name == "uniform_h_by_n":
+            continue
+        ref = " / ".join(f"{v['uniform'][k]:.3f}" for k in ("sigma", "sigma8", "h"))
+        gm = " / ".join(f"{v['gaussians'][k]:.3f}" for k in ("sigma", "sigma8", "h"))
+        out.append(f"| {name} | {v['n']} | {v['sigma']:.3f} | {v['sigma8']:.3f} | {v['h']:.3f} | {ref} | {gm} |")
+    out += ["", "Published (CS224N Table 3, D = 1024; other D within 0.01 / 0.08): sigma text "
+            f"{t3['sigma']['text']:.2f}, audio {t3['sigma']['audio']:.2f}, uniform {t3['sigma']['uniform']:.2f}, "
+            f"Gaussians {t3['sigma']['gaussians']:.2f}; h text {t3['h']['text']:.2f}, audio {t3['h']['audio']:.2f}, "
+            f"uniform {t3['h']['uniform']:.2f}, Gaussians {t3['h']['gaussians']:.2f}.", "",
+            "h of the uniform reference by number of points (softmax of raw counts makes h depend on n; the "
+            "maximum is log 256 = 5.545): " + ", ".join(f"n = {n}: {h:.2f}" for n, h in u["uniform_h_by_n"].items()) + ".", "",
+            "Published CS224N Table 4 (alpha = weight of its voxel-predictor penalty): " + "; ".join(
+                f"alpha {float(a):g}: text->audio R@1 {v['text->audio'][0]:.3f}, audio->text R@1 {v['audio->text'][0]:.3f}, "
+                f"h audio {v['h_audio']:.2f}, text {v['h_text']:.2f}" for a, v in pub4.items()) + ".", "",
+            f"_{r['published']['differences']['uniformity']}_", ""]
+    return out
+
+
+def plot_faithful(plt: Any, r: dict[str, Any]) -> Any:
+    """audio->audio MAP@3 over the epochs of each faithful-setting grid run."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for i, run in enumerate(r["table1_faithful"]["grid"]):
+        pts = [p for p in run["curve"] if "audio->audio" in p]
+        c = run["config"]
+        ax.plot([p["epoch"] for p in pts], [p["audio->audio"] for p in pts], "-" if c["loss"] == "bce" else "--",
+                color=f"C{i % 4}", label=f"{c['loss']} {SIM_NAMES[c['kind']]}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("audio->audio MAP@3")
+    ax.set_ylim(0, 1.0)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title("Table 1 in the paper's setting: kNN MAP@3 while training")
+    return fig
