@@ -35,7 +35,14 @@ from soundseek.joint.runs import (
 )
 from soundseek.joint.train import TrainConfig
 from soundseek.joint import published
-from soundseek.joint.faithful import KINDS, LOSSES, FaithfulConfig, make_data, train_faithful
+from soundseek.joint.faithful import (
+    KINDS,
+    LOSSES,
+    FaithfulConfig,
+    init_distances,
+    make_data,
+    train_faithful,
+)
 from soundseek.joint.uniformity import (
     cs224n_mixture_reference,
     cs224n_summary,
@@ -84,7 +91,7 @@ def default_net_config() -> NetworkConfig:
 
 def run_all(settings: ExperimentSettings) -> dict[str, Any]:
     """Run every experiment. Returns: a JSON-ready dict (see the module docstring)."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     say = print if settings.progress else (lambda *a, **k: None)
     preps = load_preps(settings)
     yam = preps["yamnet"]
@@ -117,6 +124,7 @@ def run_all(settings: ExperimentSettings) -> dict[str, Any]:
     out["dims"] = dim_sweep(yam, split, cfg, net, clotho, reuse=models[first])
     out["uniformity"] = uniformity_experiment(yam, split, cfg, net, clotho, base=models[first])
     out["runtime_seconds"] = time.perf_counter() - start
+    out["cpu_seconds"] = time.process_time() - cpu_start
     out["machine"] = {"cpus": os.cpu_count(), "load_average": list(os.getloadavg())}
     return out
 
@@ -278,7 +286,8 @@ def faithful_experiment(prep: Prepared, split: tuple, settings: ExperimentSettin
             change = {"pairs": 200}
         for loss, kind in FAITHFUL_CELLS:
             ablations.append({"change": name, **train_faithful(data, dataclasses.replace(base, loss=loss, kind=kind, **change))})
-    return {"grid": grid, "ablations": ablations}
+    return {"grid": grid, "ablations": ablations, "init_distances": init_distances(data, base),
+            "n_classes": len(data.names)}
 
 
 def cs224n_uniformity(sets: dict[str, np.ndarray], *, seed: int) -> dict[str, Any]:

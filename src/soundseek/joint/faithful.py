@@ -177,6 +177,17 @@ def train_faithful(data: FaithfulData, cfg: FaithfulConfig) -> dict[str, Any]:
     return run_record(net, data, cfg, curve, time.perf_counter() - start)
 
 
+def init_distances(data: FaithfulData, cfg: FaithfulConfig, *, n: int = 200) -> dict[str, float]:
+    """Mean unscaled L1 and L2 distance between the untrained network's outputs (eval mode, seed
+    `cfg.seed`) for `n` training clips and the labels of `n` random pairs: the scale every loss starts at."""
+    torch.manual_seed(cfg.seed)
+    net = tower(cfg)
+    items, text_ids, _ = sample_pairs(data.train_labels, dataclasses.replace(cfg, pairs=n))
+    a = torch.from_numpy(embed(net, data.audio_train[items], cfg))
+    t = torch.from_numpy(embed(net, data.label_text[text_ids], cfg))
+    return {"l1": float(raw_distance(a, t, "l1").mean()), "l2": float(raw_distance(a, t, "l2").mean())}
+
+
 def _forward(net: nn.Module, x: torch.Tensor, cfg: FaithfulConfig) -> torch.Tensor:
     out = net(x)
     return nn.functional.normalize(out, dim=-1) if cfg.normalize_output else out

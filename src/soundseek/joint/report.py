@@ -49,7 +49,8 @@ def markdown(r: dict[str, Any], plots: dict[str, str]) -> str:
              f"D = {s['network']['dim']}, up to {s['train']['epochs']} epochs, early stopping (patience "
              f"{s['train']['patience']}) on a validation split grouped by `src_file`; seed {s['train']['seed']}.",
              f"Runtime: {r['runtime_seconds'] / 60:.1f} min on {r['machine']['cpus']} CPUs "
-             f"(load average at the end {r['machine']['load_average'][0]:.1f}: the machine was shared).", "",
+             f"(load average at the end {r['machine']['load_average'][0]:.1f}: the machine was shared)"
+             + (f"; {r['cpu_seconds'] / 60:.1f} min of CPU time." if r.get("cpu_seconds") else "."), "",
              "Published numbers: every cell of Elizalde et al. (ICASSP 2019) Tables 1-2 and qualitative lists, "
              "and of the CS224N report's Tables 1-4, transcribed in `soundseek.joint.published`, beside ours; "
              "under each table, how their setting differs.", "",
