@@ -11,7 +11,7 @@ import pytest
 from soundseek.joint import data
 from soundseek.joint.experiments import ExperimentSettings, run_all
 from soundseek.joint.model import NetworkConfig
-from soundseek.joint.report import write_report
+from soundseek.joint.report import published_summary, write_report
 from soundseek.joint.runs import cross_validate, prepare, train_model
 from soundseek.joint.saved import load_joint_model, save_joint_model
 from soundseek.joint.train import TrainConfig
@@ -61,3 +61,6 @@ def test_experiments_quick_report(shared_dir: Path, cache: Path, tmp_path: Path)
     assert len(saved["table1"]) == 8
     assert len(saved["table1_faithful"]["grid"]) == 8 and len(saved["table1_faithful"]["ablations"]) == 6
     assert saved["published"]["elizalde_table1"]["bce"]["exp_l2"] == 0.612
+    terminal = published_summary(results)  # what `soundseek experiments` prints
+    assert "Table 1 in the paper's setting" in terminal and "| L_BCE | 0.403 | 0.447 | 0.340 | 0.612 |" in terminal
+    assert "Verdicts" in terminal and "Diagnostics" not in terminal

@@ -62,7 +62,10 @@ def markdown(r: dict[str, Any], plots: dict[str, str]) -> str:
 
 def published_summary(r: dict[str, Any]) -> str:
     """The tables with published cells beside ours, for the terminal (`soundseek experiments`)."""
-    lines = table2_md(r)[:8] + table1_md(r)[:-2] + faithful_md(r, {})[:20]
+    faithful = faithful_md(r, {})
+    grid_end = next(i for i, line in enumerate(faithful) if line.startswith("Diagnostics"))
+    verdicts = next(i for i, line in enumerate(faithful) if line.startswith("Verdicts"))
+    lines = table2_md(r)[:8] + table1_md(r)[:-2] + faithful[:grid_end] + faithful[verdicts:] + cs224n_dims_md(r)[:-4]
     return "\n".join(lines) + "\n"
 
 
