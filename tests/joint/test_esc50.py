@@ -11,7 +11,7 @@ import pytest
 from soundseek.joint import data
 from soundseek.joint.experiments import ExperimentSettings, run_all
 from soundseek.joint.model import NetworkConfig
-from soundseek.joint.report import write_report
+from soundseek.joint.report import published_summary, write_report
 from soundseek.joint.runs import cross_validate, prepare, train_model
 from soundseek.joint.saved import load_joint_model, save_joint_model
 from soundseek.joint.train import TrainConfig
@@ -50,9 +50,17 @@ def test_experiments_quick_report(shared_dir: Path, cache: Path, tmp_path: Path)
     results = run_all(settings)
     path = write_report(results, tmp_path / "report")
     text = path.read_text()
-    for heading in ("Table 2", "Table 1", "Fig. 4", "Qualitative", "dimension sweep", "uniformity"):
+    for heading in ("Table 2", "Table 1", "Fig. 4", "Qualitative", "dimension sweep", "uniformity",
+                    "Table 1 in the paper's setting", "The paper's queries beside ours", "as the CS224N report defines it"):
         assert heading in text
-    assert {p.name for p in (tmp_path / "report").glob("*.png")} == {"fig4.png", "dims.png", "uniformity.png", "table2.png"}
+    assert "| bce | l2 | 0.2 | 0.612 |" in text  # the published exp(-L2) cell beside our BCE row
+    assert {p.name for p in (tmp_path / "report").glob("*.png")} == {"fig4.png", "dims.png", "uniformity.png", "table2.png",
+                                                                      "faithful.png"}
     saved = json.loads((tmp_path / "report" / "results.json").read_text())
     assert [row["dim"] for row in saved["dims"]] == [128, 256, 512, 1024, 2048]
     assert len(saved["table1"]) == 8
+    assert len(saved["table1_faithful"]["grid"]) == 8 and len(saved["table1_faithful"]["ablations"]) == 6
+    assert saved["published"]["elizalde_table1"]["bce"]["exp_l2"] == 0.612
+    terminal = published_summary(results)  # what `soundseek experiments` prints
+    assert "Table 1 in the paper's setting" in terminal and "| L_BCE | 0.403 | 0.447 | 0.340 | 0.612 |" in terminal
+    assert "Verdicts" in terminal and "Diagnostics" not in terminal

@@ -260,11 +260,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_experiments(args: argparse.Namespace) -> int:
     from soundseek.joint.experiments import ExperimentSettings, run_all
-    from soundseek.joint.report import write_report
+    from soundseek.joint.report import published_summary, write_report
 
     settings = ExperimentSettings(esc50=args.esc50, clotho=args.clotho, yamnet_dir=args.yamnet_dir, cache=args.cache,
                                   folds=_folds(args.folds), quick=args.quick, progress=not args.quiet)
     results = run_all(settings)
     path = write_report(results, args.out)
+    print(published_summary(results))
     print(f"report: {path}  ({results['runtime_seconds']:.0f} s)")
     return 0

@@ -34,7 +34,19 @@ from soundseek.joint.runs import (
     train_model,
 )
 from soundseek.joint.train import TrainConfig
+from soundseek.joint import published
+from soundseek.joint.faithful import (
+    KINDS,
+    LOSSES,
+    FaithfulConfig,
+    init_distances,
+    make_data,
+    train_faithful,
+)
 from soundseek.joint.uniformity import (
+    cs224n_mixture_reference,
+    cs224n_summary,
+    cs224n_uniform_reference,
     mixture_reference,
     uniform_reference,
     uniformity_summary,
@@ -45,6 +57,13 @@ TABLE1 = (("contrastive", "l1"), ("contrastive", "l2"), ("contrastive", "exp_l1"
           ("bce", "l2"), ("nt_xent", "l2"), ("triplet", "l2"))
 DIMS = (128, 256, 512, 1024, 2048)
 NOISE_LEVELS = (1.0, 2.0)
+#: Table 1 in the paper's setting: one change at a time on the two disputed cells.
+FAITHFUL_CELLS = (("bce", "exp_l2"), ("contrastive", "l2"))
+FAITHFUL_ABLATIONS = (("ReLU on the output layer", {"output_relu": True}),
+                      ("L2-normalized outputs (ours)", {"normalize_output": True}),
+                      ("2,000 pairs", {"pairs": 2000}))
+#: Point counts for the CS224N h of the uniform reference (h of softmax(counts) depends on n).
+H_SIZES = (50, 100, 200, 400, 957)
 
 
 @dataclass
@@ -72,7 +91,7 @@ def default_net_config() -> NetworkConfig:
 
 def run_all(settings: ExperimentSettings) -> dict[str, Any]:
     """Run every experiment. Returns: a JSON-ready dict (see the module docstring)."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     say = print if settings.progress else (lambda *a, **k: None)
     preps = load_preps(settings)
     yam = preps["yamnet"]
@@ -81,7 +100,7 @@ def run_all(settings: ExperimentSettings) -> dict[str, Any]:
     first = folds[0]
     clotho = clotho_set(settings)
     models: dict[int, Any] = {}
-    out: dict[str, Any] = {"settings": _settings_dict(settings, cfg, net), "published": PUBLISHED}
+    out: dict[str, Any] = {"settings": _settings_dict(settings, cfg, net), "published": published_numbers()}
 
     def keep(fold: int, model: Any) -> dict:
         models[fold] = model
@@ -95,6 +114,8 @@ def run_all(settings: ExperimentSettings) -> dict[str, Any]:
     split = _split(yam, first)
     say("Table 1: loss x similarity")
     out["table1"] = table1(yam, split, cfg, net, reuse=(out["table2"]["yamnet"]["folds"][0], models[first]))
+    say("Table 1 in the paper's setting")
+    out["table1_faithful"] = faithful_experiment(yam, split, settings)
     say("Fig. 4: noise on text features")
     out["fig4"] = noise_experiment(yam, split, cfg, net, out["table2"]["yamnet"]["folds"][0])
     say("Qualitative")
@@ -103,16 +124,19 @@ def run_all(settings: ExperimentSettings) -> dict[str, Any]:
     out["dims"] = dim_sweep(yam, split, cfg, net, clotho, reuse=models[first])
     out["uniformity"] = uniformity_experiment(yam, split, cfg, net, clotho, base=models[first])
     out["runtime_seconds"] = time.perf_counter() - start
+    out["cpu_seconds"] = time.process_time() - cpu_start
     out["machine"] = {"cpus": os.cpu_count(), "load_average": list(os.getloadavg())}
     return out
 
 
-PUBLISHED = {
-    "note": "Published numbers quoted in issue 3 (Elizalde et al. 2019, on their own data with WALNet-style "
-            "embeddings and word2vec text); other cells of the papers are not in our sources and left blank.",
-    "table2_joint": {"text->audio": 0.713, "audio->audio": 0.749},
-    "table2_mfcc_joint": {"text->audio": 0.547},
-}
+def published_numbers() -> dict[str, Any]:
+    """Every published cell (`published`), JSON-ready, stored with the results."""
+    return {"elizalde_setting": published.ELIZALDE_SETTING, "cs224n_setting": published.CS224N_SETTING,
+            "elizalde_table1": published.ELIZALDE_TABLE1, "elizalde_table2": published.ELIZALDE_TABLE2,
+            "elizalde_fig4": published.ELIZALDE_FIG4, "elizalde_qualitative": published.ELIZALDE_QUALITATIVE,
+            "cs224n_table1": published.CS224N_TABLE1, "cs224n_table2": published.CS224N_TABLE2,
+            "cs224n_table3": published.CS224N_TABLE3, "cs224n_table4": published.CS224N_TABLE4,
+            "differences": published.DIFFERENCES}
 
 
 def load_preps(settings: ExperimentSettings) -> dict[str, Prepared]:
@@ -239,5 +263,44 @@ def uniformity_experiment(prep: Prepared, split: tuple, cfg: TrainConfig, net: N
     n_classes = len(set(prep.names[test]))
     out["reference"] = {"uniform": uniformity_summary(uniform_reference(n, dim, seed=cfg.seed)),
                         "gaussian_mixture": uniformity_summary(mixture_reference(n, dim, components=n_classes, seed=cfg.seed))}
+    out["cs224n"] = cs224n_uniformity({f"{mod}, {name}": (model.embed_audio(prep.data.audio[test]) if mod == "audio"
+                                                         else model.label_vectors)
+                                       for name, model in (("no penalty", base), (f"penalty {weight:g}", penalized))
+                                       for mod in ("text", "audio")}, seed=cfg.seed)
     return out
 
+
+
+def faithful_experiment(prep: Prepared, split: tuple, settings: ExperimentSettings) -> dict[str, Any]:
+    """Elizalde et al.'s Table 1 grid in their setting (`faithful`), then one change at a time on the
+    two disputed cells. Quick runs: 3 epochs, 100 pairs."""
+    names = [""] * (int(prep.labels.max()) + 1)
+    for text, label in zip(prep.data.texts, prep.labels):
+        names[int(label)] = text
+    data = make_data(prep.data.audio, prep.text, prep.labels, names, split[0], split[1], extra_text=prep.extra)
+    base = FaithfulConfig(seed=settings.seed, **({"epochs": 3, "pairs": 100, "eval_every": 1} if settings.quick else {}))
+    grid = [train_faithful(data, dataclasses.replace(base, loss=loss, kind=kind)) for loss in LOSSES for kind in KINDS]
+    ablations = []
+    for name, change in FAITHFUL_ABLATIONS:
+        if settings.quick and "pairs" in change:
+            change = {"pairs": 200}
+        for loss, kind in FAITHFUL_CELLS:
+            ablations.append({"change": name, **train_faithful(data, dataclasses.replace(base, loss=loss, kind=kind, **change))})
+    return {"grid": grid, "ablations": ablations, "init_distances": init_distances(data, base),
+            "n_classes": len(data.names)}
+
+
+def cs224n_uniformity(sets: dict[str, np.ndarray], *, seed: int) -> dict[str, Any]:
+    """The CS224N report's sigma / h (exact definitions) for each named set, the report's uniform and
+    10-Gaussian references with as many points and dimensions as each set, and the uniform
+    reference's h at several point counts (h of softmax(counts) depends on n)."""
+    out: dict[str, Any] = {}
+    for name, x in sets.items():
+        n, dim = x.shape
+        out[name] = {"n": n, **cs224n_summary(x, seed=seed),
+                     "uniform": cs224n_summary(cs224n_uniform_reference(n, dim, seed=seed), seed=seed),
+                     "gaussians": cs224n_summary(cs224n_mixture_reference(n, dim, seed=seed), seed=seed)}
+    dim = next(iter(sets.values())).shape[1]
+    out["uniform_h_by_n"] = {str(n): cs224n_summary(cs224n_uniform_reference(n, dim, seed=seed), seed=seed)["h"]
+                             for n in H_SIZES}
+    return out

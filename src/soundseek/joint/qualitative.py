@@ -34,12 +34,37 @@ def orchestra_like(seconds: float = 5.0, *, sr: int = 16000, seed: int = 0) -> n
     return (0.5 * out / np.max(np.abs(out))).astype(np.float32)
 
 
+#: sfx-dev recordings (supertux-data, GPL-2+) mixed into a thunderstorm: thunder over rain.
+SFX_THUNDER, SFX_RAIN = "supertux_0049.flac", "supertux_0019.flac"
+
+
+def thunderstorm_mix(sfx_dev: Path, *, seconds: float = 5.0, sr: int = 16000) -> np.ndarray | None:
+    """The first `seconds` of sfx-dev's rain with its thunder starting 0.5 s in, peak 0.5 (None if absent)."""
+    from soundseek.audio import load_audio
+
+    thunder, rain = sfx_dev / "audio" / SFX_THUNDER, sfx_dev / "audio" / SFX_RAIN
+    if not (thunder.is_file() and rain.is_file()):
+        return None
+    out = np.zeros(int(seconds * sr), np.float32)
+    r = load_audio(rain)[: len(out)]
+    out[: len(r)] += 0.5 * r / max(1e-9, float(np.max(np.abs(r))))
+    t = load_audio(thunder)[: len(out) - sr // 2]
+    out[sr // 2: sr // 2 + len(t)] += t / max(1e-9, float(np.max(np.abs(t))))
+    return (0.5 * out / max(1e-9, float(np.max(np.abs(out))))).astype(np.float32)
+
+
 def audio_queries(settings: Any) -> dict[str, np.ndarray]:
-    """Name -> 16 kHz waveform of each out-of-vocabulary audio query that is available."""
+    """Name -> 16 kHz waveform of each out-of-vocabulary audio query that is available: thunderstorm from
+    sfx-dev recordings (thunder over rain) and synthesized, an orchestra-like chord (synthesized: no
+    orchestra recording is in ../shared), and animal recordings ESC-50 lacks."""
     from soundseek.audio import load_audio
     from soundseek.audio.synth import make_sound
 
-    out = {"orchestra-like (synthesized)": orchestra_like(), "thunderstorm-like (synthesized)": make_sound("thunder", 3)}
+    out: dict[str, np.ndarray] = {}
+    storm = thunderstorm_mix(Path(settings.esc50).parent / "sfx-dev")
+    if storm is not None:
+        out["thunderstorm (sfx-dev: supertux thunder over rain)"] = storm
+    out.update({"orchestra-like (synthesized)": orchestra_like(), "thunderstorm-like (synthesized)": make_sound("thunder", 3)})
     animals = Path(settings.esc50).parent / "animals-cc0"
     for name in ANIMAL_FILES:
         hits = sorted(animals.glob(f"*{name}*")) if animals.is_dir() else []
@@ -78,9 +103,9 @@ def audio_neighbours(model: Any, prep: Any, train: np.ndarray, settings: Any) ->
     for name, wave in audio_queries(settings).items():
         vec = enc.encode_segments(wave, cut_spans(len(wave) / enc.sample_rate)).vectors.mean(axis=0, keepdims=True)
         vec = l2_normalize(vec)
-        raw = knn_label_ranking(vec @ prep.data.audio[train].T, prep.names[train], depth=5)[0]
+        raw = knn_label_ranking(vec @ prep.data.audio[train].T, prep.names[train], depth=7)[0]
         joint = model.embed_audio(vec)
-        jknn = knn_label_ranking(joint @ model.embed_audio(prep.data.audio[train]).T, prep.names[train], depth=5)[0]
+        jknn = knn_label_ranking(joint @ model.embed_audio(prep.data.audio[train]).T, prep.names[train], depth=7)[0]
         rows.append({"query": name, "raw_knn": raw, "joint_knn": jknn,
                      "joint_labels": _top(joint[0] @ model.label_vectors.T, model.labels)})
     return rows
