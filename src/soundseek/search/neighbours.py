@@ -2,10 +2,11 @@
 
 Exact search costs queries x examples x dimensions: 2,000 clips is 4 million pairs (a second), but a
 library of 100k named segments is 10 billion pairs of 1,545-d vectors, hours of CPU and gigabytes of
-similarity rows. Above `EXACT_PAIRS` pairs the examples go into an HNSW graph (FAISS) built on a projection
-of the features on their main singular directions; each query takes `CANDIDATES` candidates from the graph, and those are
-re-scored with the full features, so the returned similarities are exact cosines and only the choice of
-neighbours is approximate. Below it, results are exactly those of a full scan.
+similarity rows. Below `EXACT_PAIRS` pairs FAISS scans them all (blocked, a heap per query). Above it the
+examples go into an HNSW graph built on their projection onto the main singular directions; each query
+takes `CANDIDATES` candidates from the graph and re-scores them with the full features, so the returned
+similarities are exact cosines and only the choice of neighbours is approximate (recall@10 >= 0.9 in the
+tests, on synthetic data harder than audio features).
 """
 
 from __future__ import annotations
