@@ -76,3 +76,28 @@ def test_ridge_recovers_a_linear_map_and_knn_weights_by_word_similarity():
     scores = knn_scores(np.asarray([0.75, 1.0, 0.0]), idx, sims)
     second = {int(i): float(s) for i, s in zip(idx[1], sims[1])}
     assert scores[1] == pytest.approx((second[0] * 0.5 + second[1] * 1.0) / 2, rel=1e-3)
+
+
+def test_a_search_does_not_write_the_model_while_another_process_holds_the_writer_lock(tmp_path):
+    import subprocess
+    import sys
+
+    from soundseek.search.library import LibraryModel, LibrarySummary, _keep, model_path
+    from soundseek.store import Collection
+
+    coll = Collection.create(tmp_path / "c", audio_encoder="mfcc", encoder_config={})
+    summary = LibrarySummary(10, 0, 3, 0.5, 1.0, "stand-in")
+    model = LibraryModel(coll.generation, summary, np.arange(2), np.ones((2, 4), np.float16),
+                         np.zeros((2, 1), np.int32), np.ones((2, 1), np.float16), np.ones((1, 4), np.float32))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from soundseek.store.lock import writer_lock\n"
+         f"with writer_lock({str(coll.root)!r}):\n    print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        _keep(coll, model)
+        assert not model_path(coll).exists()
+    finally:
+        holder.communicate("", timeout=30)
+    _keep(coll, model)
+    assert model_path(coll).exists()

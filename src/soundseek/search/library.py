@@ -276,11 +276,21 @@ def refresh_library_model(coll: Collection, table: SegmentTable, text_encoder: T
     if cached is not None:
         return cached
     model = fit_library_model(coll, table, text_encoder)
-    if isinstance(model, str):
-        coll.set_meta("library_model", {"skipped": model, "generation": coll.generation})
-        return model
-    try:
-        save_library_model(coll, model)
-    except OSError:
-        pass  # a read-only collection still searches with the model, it just refits next time
+    _keep(coll, model)
     return model
+
+
+def _keep(coll: Collection, model: LibraryModel | str) -> None:
+    """Record the model (or why there is none) in the collection, under its writer lock: a search
+    that refits must not write while `soundseek index` does. When another process is writing (its run
+    refits at its end) or the collection is read-only, the model is only used, and refitted next time."""
+    from soundseek.store.lock import CollectionBusy
+
+    try:
+        with coll.writer_lock():
+            if isinstance(model, str):
+                coll.set_meta("library_model", {"skipped": model, "generation": coll.generation})
+            else:
+                save_library_model(coll, model)
+    except (CollectionBusy, OSError):
+        pass
