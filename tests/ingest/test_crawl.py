@@ -127,7 +127,7 @@ def test_kill_9_then_restart_fetches_nothing_twice_and_loses_nothing(site, tmp_p
 
 def test_ytdl_source_downloads_one_audio_with_its_page(site, tmp_path):
     pytest.importorskip("yt_dlp", reason="the 'video' extra is not installed")
-    from soundseek.search.engine import Hit, annotate_ingest
+    from soundseek.search.hits import Hit, annotate_ingest
 
     crawler = _crawler(tmp_path / "coll")
     report = crawler.run_round([f"ytdl:{site.base}/page.html"])

@@ -77,7 +77,7 @@ def test_a_long_recording_returns_its_other_moments_and_its_query_span_only_is_e
 
 def test_the_table_lists_a_recording_s_other_moments_under_its_hit():
     from soundseek.commands.output import hits_table
-    from soundseek.search.engine import Hit
+    from soundseek.search.hits import Hit
 
     hit = Hit("/lib/field.wav", 61.0, 62.5, 2.0, ["Dog"], "", 1, 7, 3600.0,
               moments=[Moment(61.0, 62.5, 2.0), Moment(1810.2, 1811.0, 1.5)])

@@ -16,7 +16,7 @@ import os
 import shutil
 from typing import Any, Sequence
 
-from soundseek.search.engine import Hit
+from soundseek.search.hits import Hit
 
 
 def hits_json(hits: Sequence[Hit]) -> str:

@@ -9,10 +9,8 @@ A file's score is the best of its segments; a hit is that file with its best seg
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
@@ -28,7 +26,8 @@ from soundseek.encoders import (
 )
 from soundseek.encoders.base import l2_normalize
 from soundseek.errors import QueryError
-from soundseek.search.filters import Filters
+from soundseek.search.filters import Filters, filter_mask
+from soundseek.search.hits import Hit, annotate_ingest, best_per_sound, top_order
 from soundseek.search.relevance import TextEvidence
 from soundseek.search.state import SearchState, SegmentTable, load_search_state
 from soundseek.search.zeroshot import (
@@ -42,7 +41,6 @@ from soundseek.store import Collection
 if TYPE_CHECKING:
     from soundseek.joint.saved import JointModel
     from soundseek.search.library import LibraryModel
-    from soundseek.search.moments import Moment
 
 T = TypeVar("T")
 MAX_QUERY_CHARS = 500
@@ -58,44 +56,6 @@ TEXT_SIMILARITY_WEIGHT = 1.0
 LIBRARY_WEIGHT = 1.0
 #: Cosine similarity between a query and a sound's words below which the words count as unrelated.
 TEXT_SIMILARITY_FLOOR = 0.3
-
-
-@dataclass
-class Hit:
-    """One search result: a file with its best-matching segment. `to_dict` is the stable JSON schema."""
-
-    path: str
-    start: float
-    end: float
-    score: float
-    tags: list[str] = field(default_factory=list)
-    text: str = ""
-    sound_id: int = 0
-    segment_id: int = 0
-    duration: float = 0.0
-    #: Calibrated probability that the hit is relevant (text queries), None where not computed.
-    relevance: float | None = None
-    #: The file's matching moments, best first (the first is the hit's own start and end).
-    moments: list[Moment] = field(default_factory=list)
-    #: Where a crawled sound came from (source, url, page, title, licence, published), None otherwise.
-    source: dict[str, Any] | None = None
-    #: The sound's duplicate group from `soundseek duplicates`: {"kind", "sound_ids" (the others)}, or None.
-    duplicates: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {
-            "path": self.path, "start": round(self.start, 3), "end": round(self.end, 3),
-            "score": round(float(self.score), 6), "tags": self.tags, "text": self.text,
-            "sound_id": self.sound_id, "segment_id": self.segment_id, "duration": round(self.duration, 3),
-        }
-        if self.relevance is not None:
-            out["relevance"] = round(self.relevance, 3)
-        out["moments"] = [m.to_dict() for m in self.moments]
-        if self.source:
-            out["source"] = self.source
-        if self.duplicates:
-            out["duplicates"] = self.duplicates
-        return out
 
 
 def _blas_single_thread(method: Callable[..., T]) -> Callable[..., T]:
@@ -279,7 +239,7 @@ class SearchEngine:
         """
         if FEEDBACK_WEIGHT == 0 or not first_pass.any():
             return
-        cand = _top_order(first_pass, min(len(first_pass), FEEDBACK_POOL))
+        cand = top_order(first_pass, min(len(first_pass), FEEDBACK_POOL))
         x = l2_normalize(self._score_rows[cand].astype(np.float32))
         sims = np.maximum(x @ l2_normalize(x[:FEEDBACK_TOP].mean(axis=0)), 0)
         if sims.max() > 0:
@@ -418,8 +378,8 @@ class SearchEngine:
         want = top + offset
         pool = min(len(scores), max(64, want * 8))
         while True:
-            order = _top_order(scores, pool)
-            chosen = _best_per_sound(order, scores, self.table.sound_ids, want)
+            order = top_order(scores, pool)
+            chosen = best_per_sound(order, scores, self.table.sound_ids, want)
             if len(chosen) >= want or pool >= len(scores) or not np.isfinite(scores[order[-1]]):
                 break
             pool = min(len(scores), pool * 4)
@@ -472,40 +432,9 @@ class SearchEngine:
         annotate_ingest(self.coll, hits)
         return hits
 
+
     def _filter_mask(self, f: Filters) -> np.ndarray:
-        t = self.table
-        mask = np.ones(len(t), dtype=bool)
-        if f.min_duration is not None:
-            mask &= t.durations >= f.min_duration
-        if f.max_duration is not None:
-            mask &= t.durations <= f.max_duration
-        if f.sample_rate is not None:
-            mask &= t.sample_rates == f.sample_rate
-        if f.channels is not None:
-            mask &= t.channels == f.channels
-        if f.path_glob is not None:
-            pattern = f.path_glob
-            mask &= np.asarray([fnmatch.fnmatch(p, pattern) or fnmatch.fnmatch(os.path.basename(p), pattern) for p in t.paths], dtype=bool)
-        if f.tag is not None:
-            tagged = np.zeros(len(t), dtype=bool)
-            ids = self.coll.segments_with_tag(f.tag)
-            tagged[t.positions(ids[np.isin(ids, t.ids)])] = True
-            mask &= tagged
-        return mask
-
-
-def annotate_ingest(coll: Collection, hits: list[Hit]) -> None:
-    """Add provenance (crawled sounds) and duplicate groups (`soundseek duplicates`) to hits."""
-    from soundseek.store.ingest import duplicates_of, provenance_of
-
-    sources = provenance_of(coll, [h.path for h in hits])
-    groups = duplicates_of(coll, [h.sound_id for h in hits])
-    for hit in hits:
-        if hit.path in sources:
-            hit.source = sources[hit.path].to_dict()
-        if hit.sound_id in groups:
-            kind, others = groups[hit.sound_id]
-            hit.duplicates = {"kind": kind, "sound_ids": others}
+        return filter_mask(self.table, f, self.coll.segments_with_tag)
 
 
 def open_engine(collection_dir: Path, model_dir: Path | None = None) -> SearchEngine:
@@ -517,29 +446,6 @@ def open_engine(collection_dir: Path, model_dir: Path | None = None) -> SearchEn
         from soundseek.search.joint import load_model_for
         joint = load_model_for(coll, model_dir)
     return SearchEngine(coll, joint_model=joint)
-
-
-def _top_order(scores: np.ndarray, pool: int) -> np.ndarray:
-    """Positions of the `pool` highest scores, best first (argpartition, then sort of the pool only)."""
-    if pool < len(scores):
-        part = np.argpartition(scores, len(scores) - pool)[len(scores) - pool:]
-    else:
-        part = np.arange(len(scores))
-    return part[np.argsort(-scores[part], kind="stable")]
-
-
-def _best_per_sound(order: np.ndarray, scores: np.ndarray, sound_ids: np.ndarray, want: int) -> list[int]:
-    """The first `want` positions in `order` that belong to distinct sounds and have finite scores."""
-    chosen: list[int] = []
-    seen: set[int] = set()
-    for pos in order:
-        if not np.isfinite(scores[pos]) or len(chosen) >= want:
-            break
-        sound = int(sound_ids[pos])
-        if sound not in seen:
-            seen.add(sound)
-            chosen.append(int(pos))
-    return chosen
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -16,7 +16,8 @@ import numpy as np
 from soundseek.search.relevance import FEATURES
 
 if TYPE_CHECKING:
-    from soundseek.search.engine import Hit, SearchEngine
+    from soundseek.search.engine import SearchEngine
+    from soundseek.search.hits import Hit
 
 AUDIO_EVIDENCE = 0.05
 NAME, AUDIO, BOTH = "name", "audio", "name+audio"

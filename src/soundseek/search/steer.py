@@ -28,7 +28,9 @@ import numpy as np
 from soundseek.errors import QueryError
 
 if TYPE_CHECKING:
-    from soundseek.search.engine import Filters, Hit, SearchEngine
+    from soundseek.search.engine import SearchEngine
+    from soundseek.search.filters import Filters
+    from soundseek.search.hits import Hit
 
 #: Nearest segments whose acoustic similarity counts (others score 0 on `like`).
 POOL = 2000

@@ -23,7 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from soundseek.encoders.base import l2_normalize
 from soundseek.errors import AudioError
-from soundseek.search.engine import Filters, Hit
+from soundseek.search.filters import Filters
+from soundseek.search.hits import Hit
 from soundseek.search.relevance import no_good_match
 from soundseek.server.schemas import (
     DescribeResponse,
