@@ -12,6 +12,16 @@ from soundseek.vindex.factory import INDEX_KINDS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _register_index(sub)
+    _register_search(sub)
+    _register_describe(sub)
+    _register_info(sub)
+    _register_tags(sub)
+    _register_models(sub)
+    _register_demo(sub)
+
+
+def _register_index(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("index", help="index folders or files of recordings into a collection")
     p.add_argument("paths", nargs="*", type=Path, help="folders/files (default: the collection's known roots)")
     _collection_arg(p)
@@ -37,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_index)
 
+
+def _register_search(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="search by words, or by an example sound with --audio",
                        description="Search by words, by an example sound, or both: 'like this, but ...'.",
                        epilog="examples:\n  soundseek search \"glass shattering\"\n"
@@ -60,6 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _search_args(p)
     p.set_defaults(func=cmd_search)
 
+
+def _register_describe(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("describe", help="suggest tags and words for a sound (audio -> text)")
     p.add_argument("file", type=Path)
     _collection_arg(p)
@@ -68,17 +82,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_describe)
 
+
+def _register_info(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="what a collection holds, and the files it could not read")
     _collection_arg(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
 
+
+def _register_tags(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tags", help="the collection's most frequent sound event tags")
     _collection_arg(p)
     p.add_argument("--top", type=int, default=30)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tags)
 
+
+def _register_models(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="install pretrained models (explicit downloads, checked by sha256)")
     msub = p.add_subparsers(dest="action", required=True)
     m = msub.add_parser("pull", help="download a model's official files")
@@ -91,6 +111,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m = msub.add_parser("list", help="show the models directory and what is installed")
     m.set_defaults(func=cmd_models_list)
 
+
+def _register_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="synthesize a labelled demo library, index it, and run searches")
     p.add_argument("--dir", type=Path, help="where to write the demo library and collection (default: a temp dir)")
     p.add_argument("--encoder", help="audio encoder (default: yamnet if installed, else mfcc)")
