@@ -37,6 +37,13 @@ def _faiss_bytes(index: object) -> int:
     return int(len(faiss.serialize_index(index)))
 
 
+def _inner_bytes(search) -> int:  # type: ignore[no-untyped-def]
+    """An InnerProductSearch: its matrix, or its codes, parameters and lists."""
+    if search.matrix is not None:
+        return int(search.matrix.nbytes)
+    return _arrays(search.codes, search.low, search.step, search.projection) + _faiss_bytes(search.ivf)
+
+
 def _arrays(*arrays: object) -> int:
     return int(sum(a.nbytes for a in arrays if isinstance(a, np.ndarray)))
 
@@ -63,16 +70,15 @@ def components(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
         out["candidate lists: classes"] = _arrays(lists.class_lists)
         words = _arrays(lists.sounds_start, lists.sounds)
         if lists.texts is not None:
-            words += _faiss_bytes(lists.texts.ivf) if lists.texts.ivf is not None else _arrays(lists.texts.matrix)
+            words += _inner_bytes(lists.texts)
         out["sounds' words (distinct texts + lists)"] = words
         lib = lists.library
         if lib is not None:
             m = lib.model
-            out["library model: neighbours"] = _arrays(m.segment_ids, m.neighbours, m.neighbour_sims, m.example_text,
-                                                       lib.row_of, lib.model_row, lib.users_start, lib.users)
-            ridge = _faiss_bytes(lib.ridge.ivf) if lib.ridge.ivf is not None else _arrays(lib.ridge.matrix)
-            out["library model: predicted words"] = ridge + (_arrays(m.predicted) if m.predicted is not None and
-                                                             lib.ridge.matrix is not m.predicted else 0)
+            out["library model: neighbours"] = _arrays(m.segment_ids, m.neighbours, m.neighbour_sims, lib.row_of,
+                                                       lib.model_row, lib.users_start, lib.users) + _inner_bytes(lib.examples)
+            out["library model: predicted words"] = _inner_bytes(lib.ridge) + (
+                _arrays(m.predicted) if m.predicted is not None and lib.ridge.matrix is not m.predicted else 0)
     if engine._sound_text_vectors is not None:
         out["sounds' words (embeddings, exact path)"] = _arrays(engine._sound_text_vectors, engine._sound_text_rows)
     return out

@@ -98,9 +98,10 @@ def _clustered(n: int, dim: int, seed: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def test_inverted_lists_find_the_best_inner_products() -> None:
-    x = _clustered(6000, 32, 0)
-    queries = _clustered(50, 32, 1)
+@pytest.mark.parametrize("dim", [32, 128])  # 128: the lists search the 64 main directions only
+def test_inverted_lists_find_the_best_inner_products(dim) -> None:
+    x = _clustered(6000, dim, 0)
+    queries = _clustered(50, dim, 1)
     ivf = build_inner_search(x, exact_rows=0)
     exact = build_inner_search(x)
     assert not ivf.exact and exact.exact
@@ -109,8 +110,9 @@ def test_inverted_lists_find_the_best_inner_products() -> None:
         got, sims = ivf.top(q, 10)
         want, want_sims = exact.top(q, 10)
         # similarities are those of the rows decoded from their 8-bit codes, close to the exact ones
-        np.testing.assert_allclose(sims, ivf.vectors(got) @ q, rtol=1e-4)
+        np.testing.assert_allclose(sims, ivf.vectors(got) @ q, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(sims, x[got] @ q, atol=5e-3)
+        assert list(sims) == sorted(sims, reverse=True)
         assert list(want_sims) == sorted(want_sims, reverse=True)
         recall.append(len(set(got) & set(want)) / 10)
     assert np.mean(recall) >= 0.9
@@ -128,12 +130,12 @@ def test_inverted_lists_are_cached_under_their_key(tmp_path) -> None:
 
     first = cached_inner_search(tmp_path, "m", "g7", len(x), matrix, exact_rows=0)
     again = cached_inner_search(tmp_path, "m", "g7", len(x), matrix, exact_rows=0)
-    assert (tmp_path / "m.ivf").is_file() and again.ivf is not first.ivf and computed == [1]  # not recomputed
+    assert (tmp_path / "m" / "lists.ivf").is_file() and again.ivf is not first.ivf and computed == [1]  # not recomputed
     np.testing.assert_array_equal(first.top(x[0], 5)[0], again.top(x[0], 5)[0])
     np.testing.assert_allclose(again.vectors(np.array([3, 1])), x[[3, 1]], atol=0.02)
     cached_inner_search(tmp_path, "m", "g8", len(x), matrix, exact_rows=0)  # another key rebuilds
     assert computed == [1, 1]
-    (tmp_path / "m.ivf").write_bytes(b"garbage")
+    (tmp_path / "m" / "lists.ivf").write_bytes(b"garbage")
     assert cached_inner_search(tmp_path, "m", "g8", len(x), matrix, exact_rows=0).top(x[0], 1)[0][0] == 0  # rebuilt
     assert computed == [1, 1, 1]
     small = cached_inner_search(tmp_path, "s", "g8", len(x), matrix)  # below EXACT_ROWS: the matrix itself

@@ -272,7 +272,7 @@ class CandidateScores:
         model_rows = self._model_rows(rows)
         scored = model_rows >= 0
         m = model_rows[scored]
-        ridge = np.maximum(lib.ridge.vectors(m) @ self.plain.astype(np.float32), 0)
+        ridge = np.maximum(lib.ridge.scores(m, self.plain), 0)
         return scored, ridge, self._knn(m)
 
     def _model_rows(self, rows: np.ndarray) -> np.ndarray:

@@ -1,0 +1,79 @@
+"""Text search on candidates vs the exact path: engine time per never-seen query, and agreement.
+
+Usage:
+    python benchmarks/text_candidates.py --collection C [--queries 150] [--json OUT]
+
+Two engines on the same collection (one text encoder, shared), `text_path="exact"` (every segment
+scored) and `text_path="candidates"` (search/candidates.py), answer the same queries in alternation:
+the 50 phrases of load_test.py and never-seen combinations of their words. Reported: p50/p95 engine
+time of `search_text(q, top=10)` (query encoding included), and how far the candidate path's top 10
+files agree with the exact path's (overlap of the sets; identical ordered lists; largest score
+difference where the lists are identical).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def main() -> int:
+    from load_test import TEXT_QUERIES, unique_query
+
+    from soundseek.search.engine import SearchEngine
+    from soundseek.store import Collection
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--collection", type=Path, required=True)
+    ap.add_argument("--queries", type=int, default=150)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    exact = SearchEngine(Collection.open(args.collection), text_path="exact")
+    started = time.perf_counter()
+    exact.search_text("warm up")
+    exact_warm = time.perf_counter() - started
+    cand = SearchEngine(Collection.open(args.collection), text_path="candidates", text_encoder=exact.text_encoder)
+    started = time.perf_counter()
+    cand.search_text("warm up")
+    cand_warm = time.perf_counter() - started
+    rng = random.Random(0)
+    queries = (TEXT_QUERIES + [unique_query(rng) for _ in range(args.queries)])[: args.queries]
+    times: dict[str, list[float]] = {"exact": [], "candidates": []}
+    overlap, identical, diffs = [], 0, []
+    for i, query in enumerate(queries):
+        order = [("exact", exact), ("candidates", cand)] if i % 2 == 0 else [("candidates", cand), ("exact", exact)]
+        hits = {}
+        for name, engine in order:
+            t = time.perf_counter()
+            hits[name] = engine.search_text(query, top=10)
+            times[name].append(1000 * (time.perf_counter() - t))
+        a, b = [h.sound_id for h in hits["exact"]], [h.sound_id for h in hits["candidates"]]
+        overlap.append(len(set(a) & set(b)) / max(1, len(a)))
+        if a == b:
+            identical += 1
+            diffs.append(max((abs(x.score - y.score) for x, y in zip(hits["exact"], hits["candidates"])), default=0.0))
+    result = {
+        "collection": str(args.collection), "segments": len(exact.table), "queries": len(queries),
+        "first_query_s": {"exact": round(exact_warm, 1), "candidates": round(cand_warm, 1)},
+        "p50_ms": {k: round(float(np.percentile(v, 50)), 1) for k, v in times.items()},
+        "p95_ms": {k: round(float(np.percentile(v, 95)), 1) for k, v in times.items()},
+        "top10_overlap_mean": round(float(np.mean(overlap)), 4), "top10_overlap_min": round(float(np.min(overlap)), 2),
+        "identical_top10_lists": identical,
+        "max_score_difference_when_identical": round(float(max(diffs, default=0.0)), 4),
+    }
+    print(json.dumps(result, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
