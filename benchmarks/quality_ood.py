@@ -7,8 +7,8 @@ Usage (each collection is the data set's audio folder indexed with `soundseek in
         [--no-by-example]
 
 `--text-encoder` embeds every text (queries, class phrases, sounds' words; default: the product's);
-`--query-encoder` embeds the queries only (the engine's two-text query call), the stored texts staying
-with the text encoder. `--no-by-example` skips setting (c), which does not depend on the text encoder.
+`--query-encoder` embeds the queries only (the engine's two-text query call, through the encoder's
+`encode_query`: MiniLM's int8 query path by default), the stored texts staying with the text encoder. `--no-by-example` skips setting (c), which does not depend on the text encoder.
 
 For each library, three settings (the collections are copied; their audio is never re-embedded):
   (a) names hidden: every sound's words are removed; each query word ranks all sounds (text -> audio),
@@ -40,7 +40,7 @@ from typing import Callable
 
 import numpy as np
 
-from soundseek.encoders import TextEncoder, build_text_encoder
+from soundseek.encoders import TextEncoder, build_text_encoder, encode_query
 from soundseek.metrics import average_precision, precision_at_k
 from soundseek.search import engine as engine_mod
 from soundseek.search.engine import SearchEngine
@@ -184,8 +184,8 @@ def product_scores(engine: SearchEngine, lib: Library, overrides: dict[str, floa
 
 
 class QueryOnly:
-    """Embeds the engine's query call (["the sound of <q>", "<q>"]) with `query`, every other text with
-    `stored`: a query encoder measured on its own, the stored text vectors unchanged."""
+    """Embeds the engine's query call (["the sound of <q>", "<q>"]) with `query` (its encode_query),
+    every other text with `stored`: a query encoder measured on its own, the stored vectors unchanged."""
 
     normalized = True
 
@@ -197,7 +197,7 @@ class QueryOnly:
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
         is_query = len(texts) == 2 and texts[0] == engine_mod.QUERY_TEMPLATE.format(texts[1])
-        return (self.query if is_query else self.stored).encode_text(texts)
+        return encode_query(self.query, texts) if is_query else self.stored.encode_text(texts)
 
 
 def run_library(lib: Library, work: Path, text_encoder: TextEncoder | None = None,

@@ -8,7 +8,8 @@ Usage:
 2. Query time, in one process on one thread: each never-seen two-text query ("the sound of Q", "Q",
    what the engine encodes per query; Q one to three random words of MiniLM's vocabulary) is encoded
    by every encoder in turn, the order rotating per query, so a busy machine slows them alike. p50 and
-   p95 per encoder, plus the tokenizer alone and the float graph run once per text (no padding).
+   p95 per encoder, plus the tokenizer alone (one text at a time as now, and encode_batch as before)
+   and the float graph run once per text (no padding, two runs).
 3. Agreement with float32 MiniLM over `--agreement` such queries (both texts): cosine mean, 1st
    percentile and minimum, and the largest difference between torch and ONNX float32 vectors.
 The exported graphs and the static table must exist (build each encoder once first).
@@ -22,13 +23,14 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 
 import numpy as np
 
-ENCODERS = {  # label -> (registered name, config)
+ENCODERS = {  # label -> (registered name, config); each encodes queries with encode_query where it has one
     "torch float32": ("minilm", {"backend": "torch"}),
-    "onnx float32": ("minilm", {"backend": "onnx", "precision": "float32"}),
-    "onnx int8": ("minilm", {"backend": "onnx", "precision": "int8"}),
+    "onnx float32": ("minilm", {"backend": "onnx", "query_precision": "float32"}),
+    "onnx int8 (the default query path)": ("minilm", {"backend": "onnx"}),
     "static (distilled)": ("minilm-static", {}),
 }
 
@@ -36,8 +38,9 @@ CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from soundseek.encoders import build_text_encoder
+from soundseek.encoders import encode_query
 enc = build_text_encoder(sys.argv[1], json.loads(sys.argv[2]))
-enc.encode_text(["the sound of rain", "rain"])
+encode_query(enc, ["the sound of rain", "rain"])
 print(json.dumps({"start_to_first_vector_s": round(time.perf_counter() - t0, 2)}))
 """
 
@@ -72,9 +75,13 @@ def build_all() -> dict:
 def query_times(encoders: dict, queries: list[str]) -> dict[str, dict[str, float]]:
     """p50/p95 (ms) of encoding each query's two texts, every encoder in turn, rotating order."""
     onnx = encoders["onnx float32"]._onnx  # noqa: SLF001
-    calls = {label: enc.encode_text for label, enc in encoders.items()}
+    from soundseek.encoders import encode_query
+    from soundseek.encoders.minilm_onnx import token_arrays
+
+    calls = {label: partial(encode_query, enc) for label, enc in encoders.items()}
     calls["onnx float32, one run per text"] = lambda texts: np.concatenate([onnx._batch([t]) for t in texts])  # noqa: SLF001
-    calls["tokenizer only (two texts)"] = onnx._tokenizer.encode_batch  # noqa: SLF001
+    calls["tokenizer only, one by one (now)"] = partial(token_arrays, onnx._tokenizer)  # noqa: SLF001
+    calls["tokenizer only, encode_batch (before)"] = onnx._tokenizer.encode_batch  # noqa: SLF001
     times: dict[str, list[float]] = {label: [] for label in calls}
     labels = list(calls)
     for i, query in enumerate(queries):
@@ -88,12 +95,14 @@ def query_times(encoders: dict, queries: list[str]) -> dict[str, dict[str, float
 
 
 def agreement(encoders: dict, queries: list[str]) -> dict[str, dict[str, float]]:
-    """Cosine of each encoder's vectors to float32 MiniLM's (ONNX), over both texts of every query."""
+    """Cosine of each encoder's query vectors to float32 MiniLM's (ONNX), over both texts of every query."""
+    from soundseek.encoders import encode_query
+
     texts = [t for q in queries for t in (f"the sound of {q}", q)]
     ref = encoders["onnx float32"].encode_text(texts)
     out = {}
     for label, enc in encoders.items():
-        cos = (enc.encode_text(texts) * ref).sum(axis=1)
+        cos = (encode_query(enc, texts) * ref).sum(axis=1)
         out[label] = {"cos_mean": round(float(cos.mean()), 5), "cos_p1": round(float(np.percentile(cos, 1)), 5),
                       "cos_min": round(float(cos.min()), 5)}
     out["torch float32"]["max_abs_difference"] = float(np.abs(encoders["torch float32"].encode_text(texts) - ref).max())
