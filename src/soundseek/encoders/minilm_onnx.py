@@ -9,8 +9,9 @@ normalization are those of the sentence-transformers pipeline: the vectors agree
 
 `precision="int8"` runs a copy of the graph whose weights are quantized to int8 per output channel
 (ONNX Runtime's dynamic quantization, activations quantized on the fly), made once beside the export:
-about half the time per query, vectors within ~0.99 cosine of the float graph (BENCHMARKS.md, "Issue
-11: query encoder"). Its vectors are not the float ones, so the encoder using it has its own name.
+about half the time per query, vectors ~0.99 cosine to the float graph's (BENCHMARKS.md, "Issue 11:
+query encoder"). MiniLMEncoder embeds queries with it by default (`encode_query`) and stored texts
+with the float graph; an encoder that stores int8 vectors has its own name (text.NAMES).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from soundseek.encoders.base import l2_normalize
 #: sentence-transformers' max_seq_length for all-MiniLM-L6-v2.
 MAX_TOKENS = 256
 GRAPH = "model.onnx"
-#: The int8 copy of GRAPH, per precision.
+#: The graph file per precision ("int8": a copy of GRAPH with int8 weights, see quantize).
 GRAPHS = {"float32": GRAPH, "int8": "model.int8.onnx"}
 #: Up to this many texts are tokenized one by one (see token_arrays).
 FEW_TEXTS = 8
@@ -61,7 +62,8 @@ def open_session(graph: Path, *, threads: int = 1):  # type: ignore[no-untyped-d
 
 def token_arrays(tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
     """Token ids and attention mask of `texts`, zero-padded to the longest. A few texts are tokenized
-    one by one (encode_batch's thread pool costs more than it saves there: ~75 vs ~30 us for a query).
+    one by one (encode_batch's thread pool costs more than it saves there: for a query's two texts,
+~75 vs ~30 us on a quiet machine, 2 ms vs 0.13 ms on a busy one).
 
     Returns: (len(texts), longest) int64 ids and mask."""
     encoded = [tokenizer.encode(t) for t in texts] if len(texts) <= FEW_TEXTS else tokenizer.encode_batch(texts)
