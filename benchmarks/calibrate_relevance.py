@@ -50,7 +50,7 @@ def collect(engine: SearchEngine, lib: Q.Library, scope: np.ndarray) -> tuple[np
                 chosen.append(pos)
             if len(chosen) == TOP:
                 break
-        xs.append(ev.features(np.asarray(chosen), engine.table.sound_rows, engine.class_scores))
+        xs.append(ev.features(np.asarray(chosen), engine.table.sound_rows, engine.class_codes))
         ys.append(np.asarray([rel.get(engine.table.paths[p], False) for p in chosen], dtype=float))
         qs += [query] * len(chosen)
     return np.vstack(xs), np.concatenate(ys), qs

@@ -8,7 +8,8 @@ Usage (each collection is the data set's audio folder indexed with `soundseek in
 
 `--text-encoder` embeds every text (queries, class phrases, sounds' words; default: the product's);
 `--query-encoder` embeds the queries only (the engine's two-text query call, through the encoder's
-`encode_query`: MiniLM's int8 query path by default), the stored texts staying with the text encoder. `--no-by-example` skips setting (c), which does not depend on the text encoder.
+`encode_query`: MiniLM's int8 query path by default), the stored texts staying with the text encoder.
+`--no-by-example` skips setting (c), which does not depend on the text encoder.
 
 For each library, three settings (the collections are copied; their audio is never re-embedded):
   (a) names hidden: every sound's words are removed; each query word ranks all sounds (text -> audio),
@@ -21,7 +22,8 @@ For each library, three settings (the collections are copied; their audio is nev
       the query's own recording (`src_file`), as the ESC-50 protocol does.
 Rows: the naive pipeline (nearest AudioSet class name by MiniLM -> its YAMNet score), the kNN baseline
 (half named: the best YAMNet cosine to the named examples of the query word), and the product
-(`SearchEngine.text_scores`, best segment per sound), with ablations of its components.
+(`SearchEngine.text_scores`, best segment per sound), with ablations of its components, and the product
+as collections from 50k segments run it (scored on candidates only, search/candidates.py).
 """
 
 from __future__ import annotations
@@ -200,6 +202,20 @@ class QueryOnly:
         return encode_query(self.query, texts) if is_query else self.stored.encode_text(texts)
 
 
+CANDIDATES_ROW = "product, candidates only (the path from 50k segments)"
+
+
+def candidate_scores(engine: SearchEngine, lib: Library) -> Callable[[str], np.ndarray]:
+    """The product as large collections run it (search/candidates.py): segments no source proposes are
+    not scored at all (ranked last here)."""
+    def scores(query: str) -> np.ndarray:
+        scored = engine.text_candidates(query)
+        dense = np.full(len(engine.table), -np.inf, dtype=np.float32)
+        dense[scored.rows] = scored.scores
+        return per_sound_max(engine, lib, dense)
+    return scores
+
+
 def run_library(lib: Library, work: Path, text_encoder: TextEncoder | None = None,
                 by_example: bool = True) -> dict[str, dict[str, dict[str, float]]]:
     out: dict[str, dict[str, dict[str, float]]] = {"names hidden": {}, "half named (hidden half)": {}}
@@ -208,6 +224,7 @@ def run_library(lib: Library, work: Path, text_encoder: TextEncoder | None = Non
         lib, lambda q: per_sound_max(hidden, lib, naive_scores(hidden, q)))
     for row, overrides in ABLATIONS.items():
         out["names hidden"][row] = evaluate(lib, product_scores(hidden, lib, overrides))
+    out["names hidden"][CANDIDATES_ROW] = evaluate(lib, candidate_scores(hidden, lib))
     named = lib.named_half()
     texts = {p: t for p, t, n in zip(lib.paths, lib.texts, named) if n}
     half = SearchEngine(copy_with_texts(lib, texts, work / f"{lib.name}-half"), text_encoder=text_encoder)
@@ -218,6 +235,7 @@ def run_library(lib: Library, work: Path, text_encoder: TextEncoder | None = Non
         lib, lambda q: per_sound_max(half, lib, knn_named_scores(half, lib, q, named)), scope=scope)
     for row, overrides in ABLATIONS.items():
         out["half named (hidden half)"][row] = evaluate(lib, product_scores(half, lib, overrides), scope=scope)
+    out["half named (hidden half)"][CANDIDATES_ROW] = evaluate(lib, candidate_scores(half, lib), scope=scope)
     if by_example:
         out["query by example"] = {"product (YAMNet cosine, best segment)": query_by_example(hidden, lib)}
     return out

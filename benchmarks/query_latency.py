@@ -5,7 +5,7 @@ Usage:
 
 Each size runs in its own process (clean peak-memory figures). The collection's metadata is real
 SQLite (sounds of 10 segments each, 30% of them with descriptive words for FTS5 and text similarity),
-while the per-segment data are synthetic: sparse AudioSet-like class scores (521, float16) and unit
+while the per-segment data are synthetic: sparse AudioSet-like class scores (521, 8-bit codes) and unit
 1024-d acoustic vectors (clustered). Text queries include MiniLM encoding: each query string is used
 once (cold encoder cache). Audio queries include embedding a 5 s query clip with the collection's
 encoder (YAMNet when --yamnet-dir is given) and the vector-index search (exact below 50k, HNSW above);
@@ -31,6 +31,7 @@ WORDS = ("dog bark rain thunder door creak glass break engine car horn bird song
 
 def build(root: Path, n_segments: int, dim: int, yamnet_dir: str | None, seed: int = 0, kind: str | None = None):  # type: ignore[no-untyped-def]
     from soundseek.encoders.yamnet import load_class_names
+    from soundseek.search.class_codes import ClassScores, encode
     from soundseek.search.engine import SearchEngine
     from soundseek.search.state import SearchState, load_segment_table
     from soundseek.search.zeroshot import log_scores
@@ -44,11 +45,11 @@ def build(root: Path, n_segments: int, dim: int, yamnet_dir: str | None, seed: i
     coll.set_meta("class_names", names)
     _fill_metadata(coll, n_segments, rng)
     table = load_segment_table(coll)
-    scores = np.zeros((len(names), n_segments), dtype=np.float16)
+    codes = np.zeros((n_segments, len(names)), dtype=np.uint8)
     for start in range(0, n_segments, 100_000):
         stop = min(n_segments, start + 100_000)
         block = rng.random((stop - start, len(names)), dtype=np.float32) ** 12  # mostly tiny, a few large
-        scores[:, start:stop] = log_scores(block).T
+        codes[start:stop] = encode(log_scores(block))
     centres = rng.standard_normal((200, dim)).astype(np.float32)
     vectors = centres[rng.integers(0, 200, n_segments)] + 0.5 * rng.standard_normal((n_segments, dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -57,7 +58,7 @@ def build(root: Path, n_segments: int, dim: int, yamnet_dir: str | None, seed: i
     index.add(table.ids, vectors)
     build_s = time.perf_counter() - started
     del vectors
-    engine = SearchEngine(coll, state=SearchState(table, index, scores))
+    engine = SearchEngine(coll, state=SearchState(table, index, ClassScores(codes)))
     return engine, build_s
 
 

@@ -47,9 +47,13 @@ def test_relevance_is_the_calibrated_logistic_of_absolute_evidence(engine) -> No
     from soundseek.search.relevance import COEFFICIENTS, INTERCEPT, no_good_match
 
     hits = {h.path: h for h in engine.search_text("dog", top=3)}
-    # "Dog" probability 0.9 (/a.wav) and 0.5 (/b.wav), weight ~1, match cosine 1; no words, no library model
+    # "Dog" probability 0.9 (/a.wav) and 0.5 (/b.wav), weight ~1, match cosine 1; no words, no library model.
+    # The probability is read back from its 8-bit log code: round(log(1 + p/1e-3) / (log(1001)/255)) steps
+    step = math.log(1001) / 255
     for path, p in (("/a.wav", 0.9), ("/b.wav", 0.5)):
-        expected = 1 / (1 + math.exp(-(COEFFICIENTS[2] * p + COEFFICIENTS[3] * 1.0 + INTERCEPT)))
+        stored = math.expm1(round(math.log1p(p / 1e-3) / step) * step) * 1e-3
+        assert abs(stored - p) < 0.015 * p
+        expected = 1 / (1 + math.exp(-(COEFFICIENTS[2] * stored + COEFFICIENTS[3] * 1.0 + INTERCEPT)))
         assert hits[path].relevance == pytest.approx(expected, abs=2e-3)
     assert hits["/a.wav"].to_dict()["relevance"] == round(hits["/a.wav"].relevance, 3)
     assert no_good_match([0.1, 0.2]) and not no_good_match([0.1, 0.9]) and not no_good_match([None])

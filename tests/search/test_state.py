@@ -38,7 +38,28 @@ def test_class_scores_are_class_major_and_aligned(coll) -> None:
     assert matrix.shape == (2, 3)
     assert matrix[0].tolist() == pytest.approx([0.9, 0.0, 0.2], abs=1e-3)
     state = load_search_state(coll, "tiny", ["Dog", "Rain"])
-    assert state.log_class_scores[0, 0] == pytest.approx(np.log1p(0.9 / 1e-3), rel=1e-3)
+    # one byte per class and segment: code = round(log(1 + p / 1e-3) / (log(1001) / 255)), segment-major
+    step = np.log(1001) / 255
+    assert state.class_scores.codes.tolist() == [[251, 0], [0, 229], [196, 196]]
+    assert round(np.log1p(0.9 / 1e-3) / step) == 251 and round(np.log1p(0.5 / 1e-3) / step) == 229
+    assert state.class_scores.at(np.array([1]), np.array([1, 2]))[0].tolist() == pytest.approx([229 * step, 196 * step])
+    assert state.class_scores.class_major()[0].tolist() == pytest.approx([251 * step, 0.0, 196 * step])
+    cached = list((coll.root / "index").glob("class_codes-g*.npy"))
+    assert [p.name for p in cached] == [f"class_codes-g{coll.generation}.npy"]
+    add_sound(coll, "/c.wav", [([0, 1], [0.0, 0.9])])  # a new generation: new codes, the old file removed
+    assert load_search_state(coll, "tiny", ["Dog", "Rain"]).class_scores.codes.shape == (4, 2)
+    assert [p.name for p in (coll.root / "index").glob("class_codes-g*.npy")] == [f"class_codes-g{coll.generation}.npy"]
+
+
+def test_best_rows_of_each_class_across_blocks(monkeypatch) -> None:
+    from soundseek.search import class_codes
+    from soundseek.search.class_codes import ClassScores
+
+    monkeypatch.setattr(class_codes, "BLOCK", 3)  # 7 rows in blocks of 3: the merge across blocks is exercised
+    codes = np.array([[5, 0], [9, 1], [1, 7], [8, 7], [2, 3], [9, 0], [0, 6]], dtype=np.uint8)
+    best = ClassScores(codes).best_rows(3)
+    assert best[0].tolist()[:1] in ([1], [5]) and sorted(best[0].tolist()) == [1, 3, 5]
+    assert best[1].tolist()[2] == 6 and sorted(best[1].tolist()[:2]) == [2, 3]
 
 
 def test_the_index_cache_follows_the_generation_and_the_chosen_kind(coll) -> None:

@@ -43,10 +43,12 @@ def test_like_this_but_rain(engine) -> None:
     assert [h.path for h in engine.search_vector(example, top=3)][0] == "/a.wav"
     assert [h.path for h in engine.search_text("rain", top=3)][0] == "/c.wav"
     hits = search_like(engine, example, Steer("rain"), top=3)
-    # like = min-max of cos (1, 0.8, 0) -> (1, 0.8, 0); toward = log(1 + p/1e-3) / log(901) -> (0, 0.983, 1)
+    # like = min-max of cos (1, 0.8, 0) -> (1, 0.8, 0); toward = log(1 + p/1e-3) / log(901) -> (0, 0.983, 1),
+    # each log score read back from its 8-bit code (steps of log(1001) / 255)
     # product: /b 0.8 * 0.983; /c 0 (like 0); /a next to nothing ("rain" weights its "Dog" by exp(-20))
     assert [h.path for h in hits] == ["/b.wav", "/a.wav"]
-    assert hits[0].score == pytest.approx(0.8 * math.log(801) / math.log(901), abs=1e-3)
+    step = math.log(1001) / 255
+    assert hits[0].score == pytest.approx(0.8 * round(math.log(801) / step) / round(math.log(901) / step), abs=1e-5)
     assert 0 < hits[1].score < 1e-6
 
 

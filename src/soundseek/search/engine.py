@@ -40,6 +40,7 @@ from soundseek.store import Collection
 
 if TYPE_CHECKING:
     from soundseek.joint.saved import JointModel
+    from soundseek.search.candidates import CandidateScores, TextLists
     from soundseek.search.library import LibraryModel
 
 T = TypeVar("T")
@@ -82,25 +83,27 @@ class SearchEngine:
 
     def __init__(self, coll: Collection, *, text_encoder: TextEncoder | None = None,
                  audio_encoder: AudioEncoder | None = None, joint_model: JointModel | None = None,
-                 state: SearchState | None = None) -> None:
+                 state: SearchState | None = None, text_path: str = "auto") -> None:
+        """text_path: "auto" (candidates from CANDIDATES_FROM segments on), "exact" or "candidates"."""
+        if text_path not in ("auto", "exact", "candidates"):
+            raise ValueError(f"text_path must be auto, exact or candidates (got {text_path!r})")
+        self.text_path = text_path
         self.coll = coll
         self.space = coll.audio_encoder
         self.class_names = coll.class_names
         state = state or load_search_state(coll, self.space, self.class_names)
         self.table: SegmentTable = state.table
         self.index = state.index
-        scores = state.log_class_scores
-        #: Class-major (C, n) float32 log class scores (see zeroshot.log_scores), or None: the
-        #: zero-shot pass reads a few whole class rows (float32: half-float conversion cost 5 ms/row at 1M).
-        self.class_scores = None if scores is None else scores.astype(np.float32)
-        #: The same scores segment-major (n, C) float16: feedback reads whole rows of a few candidates.
-        self._score_rows = None if scores is None else np.ascontiguousarray(scores.T)
+        #: 8-bit log class scores of every segment (see class_codes.py), or None without a classifier.
+        self.class_codes = state.class_scores
+        self._class_major: np.ndarray | None = None
         self._audio_encoder = audio_encoder
         self._text_encoder = text_encoder
         self._matcher: ClassNameMatcher | None = None
         self._sound_text_vectors: np.ndarray | None = None
         self._sound_text_rows = np.zeros(0, dtype=np.int64)
         self._library: LibraryModel | None | str = None
+        self._text_lists: TextLists | None = None
         self.joint_model = joint_model
         self.joint_index = None
         if joint_model is not None and len(self.table):
@@ -111,12 +114,20 @@ class SearchEngine:
         """The same engine over the collection as it is now: a new connection and search state, the
         encoders, joint model and class matcher kept."""
         fresh = SearchEngine(Collection.open(self.coll.root), text_encoder=self._text_encoder,
-                             audio_encoder=self._audio_encoder, joint_model=self.joint_model)
+                             audio_encoder=self._audio_encoder, joint_model=self.joint_model, text_path=self.text_path)
         if fresh.class_names == self.class_names:
             fresh._matcher = self._matcher
         return fresh
 
     # -- lazily built components ---------------------------------------------------------------
+    @property
+    def class_scores(self) -> np.ndarray | None:
+        """Class-major (C, n) float32 log class scores, or None: the exact text path reads a few whole
+        class rows (built on first use; candidate search on a large collection never needs it)."""
+        if self._class_major is None and self.class_codes is not None:
+            self._class_major = self.class_codes.class_major()
+        return self._class_major
+
     @property
     def text_encoder(self) -> TextEncoder:
         if self._text_encoder is None:
@@ -153,19 +164,67 @@ class SearchEngine:
     @_blas_single_thread
     def search_text(self, query: str, *, top: int = 10, offset: int = 0, filters: Filters | None = None) -> list[Hit]:
         """Rank files for a text query (see the module docstring for the scoring); each hit carries its
-        calibrated relevance (see search/relevance.py)."""
+        calibrated relevance (see search/relevance.py). Large collections score candidates only
+        (search/candidates.py) unless `text_path` is "exact"."""
         query = _check_text(query)
+        hits = self._search_candidates(query, top, offset, filters) if self._use_candidates() else None
+        if hits is not None:
+            return hits
         evidence = self.text_evidence(query)
         scores = evidence.total
         scores[scores <= 0] = -np.inf  # no evidence at all is no hit
         hits = self._rank(scores, top=top, offset=offset, filters=filters)
+        positions = self.table.positions(np.asarray([h.segment_id for h in hits], dtype=np.int64))
+        self._finish_text_hits(hits, evidence, positions)
+        return hits
+
+    def _finish_text_hits(self, hits: list[Hit], evidence: TextEvidence, positions: np.ndarray) -> None:
+        """Narrow the hits to the query's events and give each its calibrated relevance."""
         if evidence.classes is not None:
             self._narrow_to_events(hits, evidence.classes, evidence.class_weights)
         if hits:
             from soundseek.search.relevance import relevance
-            positions = self.table.positions(np.asarray([h.segment_id for h in hits], dtype=np.int64))
-            for hit, value in zip(hits, relevance(evidence.features(positions, self.table.sound_rows, self.class_scores))):
+            for hit, value in zip(hits, relevance(evidence.features(positions, self.table.sound_rows, self.class_codes))):
                 hit.relevance = float(value)
+
+    def _use_candidates(self) -> bool:
+        from soundseek.search.candidates import CANDIDATES_FROM
+
+        if self.text_path == "exact" or self.joint_index is not None:
+            return False
+        return self.text_path == "candidates" or len(self.table) >= CANDIDATES_FROM
+
+    @property
+    def text_lists(self) -> TextLists:
+        """The per-source candidate lists of search/candidates.py, built on first use."""
+        if self._text_lists is None:
+            from soundseek.search.candidates import build_text_lists
+            self._text_lists = build_text_lists(self)
+        return self._text_lists
+
+    def text_candidates(self, query: str) -> CandidateScores:
+        """The query scored on its candidates only (see search/candidates.py)."""
+        from soundseek.search.candidates import CandidateScores
+
+        return CandidateScores(self, self.text_lists, _check_text(query))
+
+    def _search_candidates(self, query: str, top: int, offset: int, filters: Filters | None) -> list[Hit] | None:
+        """search_text over the candidates; None when they hold fewer than `top + offset` files that pass
+        `filters` (then the exact path answers)."""
+        if top < 1 or offset < 0:
+            raise QueryError(f"the number of results must be >= 1 and the offset >= 0 (got {top}, {offset})")
+        cand = self.text_candidates(query)
+        rows, scores = cand.rows, cand.scores.copy()
+        if filters and filters.active():
+            scores[~self._filter_mask(filters)[rows]] = -np.inf
+        order = np.argsort(-scores, kind="stable")
+        chosen = best_per_sound(order, scores, self.table.sound_ids[rows], top + offset)
+        if len(chosen) < top + offset:
+            return None
+        positions = rows[np.asarray(chosen[offset:], dtype=np.int64)]
+        hits = self._with_moments(self._hits(positions, scores[chosen[offset:]]), cand.at)
+        kept = self.table.positions(np.asarray([h.segment_id for h in hits], dtype=np.int64))
+        self._finish_text_hits(hits, cand.evidence(kept), kept)
         return hits
 
     def text_scores(self, query: str) -> np.ndarray:
@@ -184,7 +243,7 @@ class SearchEngine:
         ev.keywords = self._keyword_scores(query)
         ev.words = self._text_similarity(plain)
         total = self.table.per_sound_to_segments(KEYWORD_WEIGHT * ev.keywords + TEXT_SIMILARITY_WEIGHT * ev.words)
-        if self.class_scores is not None and self.matcher is not None:
+        if self.class_codes is not None and self.matcher is not None:
             ev.class_similarity = self.matcher.similarities(templated)
             ev.classes, ev.class_weights = self.matcher.weights_of(ev.class_similarity)
             zs = _unit(score_segments(self.class_scores, ev.classes, ev.class_weights))
@@ -216,18 +275,23 @@ class SearchEngine:
         vectors = self.text_encoder.encode_text([QUERY_TEMPLATE.format(query), query])
         return vectors[0], vectors[1]
 
-    def _text_similarity(self, qvec: np.ndarray) -> np.ndarray:
-        """Semantic match of the query with each sound's own words (MiniLM cosine above a floor),
-        per distinct sound (aligned with table.sounds)."""
+    def sound_texts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The sounds that have words (rows of table.sounds) and their words' embeddings (unit rows)."""
         if self._sound_text_vectors is None:
             from soundseek.search.state import load_sound_text_vectors
             vectors = load_sound_text_vectors(self.coll, self.table, self.text_encoder)
             self._sound_text_rows = np.flatnonzero(vectors.any(axis=1))  # only sounds that have words
             self._sound_text_vectors = np.ascontiguousarray(vectors[self._sound_text_rows])
+        return self._sound_text_rows, self._sound_text_vectors
+
+    def _text_similarity(self, qvec: np.ndarray) -> np.ndarray:
+        """Semantic match of the query with each sound's own words (MiniLM cosine above a floor),
+        per distinct sound (aligned with table.sounds)."""
+        rows, vectors = self.sound_texts()
         per_sound = np.zeros(len(self.table.sounds), dtype=np.float32)
-        if len(self._sound_text_rows):
-            sims = self._sound_text_vectors @ qvec
-            per_sound[self._sound_text_rows] = np.clip((sims - TEXT_SIMILARITY_FLOOR) / (1 - TEXT_SIMILARITY_FLOOR), 0, 1)
+        if len(rows):
+            sims = vectors @ qvec
+            per_sound[rows] = np.clip((sims - TEXT_SIMILARITY_FLOOR) / (1 - TEXT_SIMILARITY_FLOOR), 0, 1)
         return per_sound
 
     def _add_feedback(self, total: np.ndarray, first_pass: np.ndarray) -> None:
@@ -240,7 +304,7 @@ class SearchEngine:
         if FEEDBACK_WEIGHT == 0 or not first_pass.any():
             return
         cand = top_order(first_pass, min(len(first_pass), FEEDBACK_POOL))
-        x = l2_normalize(self._score_rows[cand].astype(np.float32))
+        x = l2_normalize(self.class_codes.rows(cand))
         sims = np.maximum(x @ l2_normalize(x[:FEEDBACK_TOP].mean(axis=0)), 0)
         if sims.max() > 0:
             total[cand] += FEEDBACK_WEIGHT * sims / sims.max()
@@ -383,18 +447,25 @@ class SearchEngine:
             if len(chosen) >= want or pool >= len(scores) or not np.isfinite(scores[order[-1]]):
                 break
             pool = min(len(scores), pool * 4)
-        return self._with_moments(self._hits(chosen[offset:], scores), scores)
+        positions = np.asarray(chosen[offset:], dtype=np.int64)
+        return self._with_moments(self._hits(positions, scores[positions]), lambda rows: scores[rows])
 
-    def _with_moments(self, hits: list[Hit], scores: np.ndarray) -> list[Hit]:
-        """Give each hit the matching moments of its file (see search/moments.py)."""
+    def _with_moments(self, hits: list[Hit], score_of: Callable[[np.ndarray], np.ndarray]) -> list[Hit]:
+        """Give each hit the matching moments of its file (see search/moments.py); `score_of(rows)` is
+        the score of the segments at those table rows."""
         from soundseek.search.moments import Moment, pick_moments
 
-        for hit in hits:
-            pos = self.table.positions(np.asarray([hit.segment_id]))[0]
-            rows = self.table.rows_of_sound(int(self.table.sound_rows[pos]))
-            chosen = pick_moments(rows, self.table.starts[rows], self.table.ends[rows], scores[rows])
+        if not hits:
+            return hits
+        positions = self.table.positions(np.asarray([h.segment_id for h in hits], dtype=np.int64))
+        per_hit = [self.table.rows_of_sound(int(self.table.sound_rows[p])) for p in positions]
+        all_values = score_of(np.concatenate(per_hit))  # one call: a candidate scorer is faster in bulk
+        bounds = np.cumsum([0] + [len(r) for r in per_hit])
+        for hit, rows, lo, hi in zip(hits, per_hit, bounds[:-1], bounds[1:]):
+            values = all_values[lo:hi]
+            chosen = pick_moments(rows, self.table.starts[rows], self.table.ends[rows], values)
             hit.moments = [Moment(float(self.table.starts[rows[i]]), float(self.table.ends[rows[i]]),
-                                  float(scores[rows[i]])) for i in chosen]
+                                  float(values[i])) for i in chosen]
         return hits
 
     def _narrow_to_events(self, hits: list[Hit], classes: np.ndarray, weights: np.ndarray) -> None:
@@ -417,16 +488,17 @@ class SearchEngine:
             hit.moments = merge_overlapping(narrowed)
             hit.start, hit.end = hit.moments[0].start, hit.moments[0].end
 
-    def _hits(self, positions: list[int], scores: np.ndarray) -> list[Hit]:
+    def _hits(self, positions: np.ndarray, values: np.ndarray) -> list[Hit]:
+        """Hits for the segments at these table rows, with their scores `values`."""
         seg_ids = [int(self.table.ids[p]) for p in positions]
         records = {r.id: r for r in self.coll.segments(seg_ids)}
         tags = self.coll.tags_of(seg_ids)
         hits = []
-        for pos, seg_id in zip(positions, seg_ids):
+        for value, seg_id in zip(values, seg_ids):
             rec = records.get(seg_id)
             if rec is None:  # deleted since the engine was built
                 continue
-            hits.append(Hit(rec.sound.path, rec.start, rec.end, float(scores[pos]),
+            hits.append(Hit(rec.sound.path, rec.start, rec.end, float(value),
                             [t for t, _ in tags.get(seg_id, [])], rec.sound.text, rec.sound.id, seg_id,
                             rec.sound.duration))
         annotate_ingest(self.coll, hits)

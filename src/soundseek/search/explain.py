@@ -29,7 +29,7 @@ def hit_sources(engine: SearchEngine, query: str, hits: list[Hit]) -> list[str]:
         return []
     evidence = engine.text_evidence(query)
     positions = engine.table.positions(np.asarray([h.segment_id for h in hits], dtype=np.int64))
-    features = evidence.features(positions, engine.table.sound_rows, engine.class_scores)
+    features = evidence.features(positions, engine.table.sound_rows, engine.class_codes)
     col = {name: i for i, name in enumerate(FEATURES)}
     named = (features[:, col["words"]] > 0) | (features[:, col["keywords"]] > 0)
     wordless = np.asarray([not h.text.strip() for h in hits])

@@ -32,6 +32,7 @@ import numpy as np
 from soundseek.encoders import TextEncoder
 from soundseek.encoders.base import l2_normalize
 from soundseek.encoders.text import tokenize
+from soundseek.errors import CollectionError
 from soundseek.search.neighbours import nearest_examples
 from soundseek.search.state import SegmentTable, load_class_scores
 from soundseek.store import Collection
@@ -67,21 +68,39 @@ class LibraryModel:
     generation: int
     summary: LibrarySummary
     segment_ids: np.ndarray      # (m,) int64: the segments it scores (all of the collection's)
-    predicted: np.ndarray        # (m, T) float32 in memory (float16 on disk), unit rows: ridge-predicted text vectors
+    predicted: np.ndarray | None  # (m, T) float32 (float16 on disk), unit rows: ridge-predicted text vectors;
+    #                               None: not read yet from `source` (see predicted_vectors)
     neighbours: np.ndarray       # (m, K) int32: rows of `example_text`
     neighbour_sims: np.ndarray   # (m, K) float16: cosine to those examples
     example_text: np.ndarray     # (e, T) float32, unit rows: the examples' words, embedded
+    source: Path | None = None   # the saved model it was loaded from
 
     def __post_init__(self) -> None:
         # float16 halves the file, but NumPy has no BLAS for it: a 100k x 384 product took 250 ms per query
-        self.predicted = np.ascontiguousarray(self.predicted, dtype=np.float32)
+        if self.predicted is not None:
+            self.predicted = np.ascontiguousarray(self.predicted, dtype=np.float32)
+
+    def predicted_vectors(self) -> np.ndarray:
+        """The predicted words of every scored segment, read from the saved model on first use (candidate
+        search on a large collection reads its own lists instead, search/candidates.py). Returns (m, T) float32."""
+        if self.predicted is None:
+            with np.load(self.source, allow_pickle=False) as z:
+                if int(z["generation"]) != self.generation:
+                    raise CollectionError("the collection was re-indexed while searching: search again")
+                self.predicted = np.ascontiguousarray(z["predicted"], dtype=np.float32)
+        return self.predicted
+
+    def release_predicted(self) -> None:
+        """Forget the predicted words when they can be read again from the saved model."""
+        if self.source is not None:
+            self.predicted = None
 
     def scores(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ridge and semantic-kNN scores of the wordless segments for a unit query vector (T,).
 
         Returns: two (m,) float32 arrays, each >= 0.
         """
-        ridge = np.maximum(self.predicted @ query.astype(np.float32), 0)
+        ridge = np.maximum(self.predicted_vectors() @ query.astype(np.float32), 0)
         return ridge, knn_scores(self.example_text @ query, self.neighbours, self.neighbour_sims)
 
 
@@ -230,7 +249,8 @@ def model_path(coll: Collection) -> Path:
 
 def save_library_model(coll: Collection, model: LibraryModel) -> None:
     buf = io.BytesIO()
-    np.savez(buf, generation=model.generation, segment_ids=model.segment_ids, predicted=model.predicted.astype(np.float16),
+    np.savez(buf, generation=model.generation, segment_ids=model.segment_ids,
+             predicted=model.predicted_vectors().astype(np.float16),
              neighbours=model.neighbours, neighbour_sims=model.neighbour_sims, example_text=model.example_text,
              summary=np.asarray(json.dumps(asdict(model.summary))))
     atomic_write_bytes(model_path(coll), buf.getvalue())
@@ -244,8 +264,8 @@ def load_library_model(coll: Collection) -> LibraryModel | None:
             if int(z["generation"]) != coll.generation:
                 return None
             summary = LibrarySummary(**json.loads(str(z["summary"])))
-            return LibraryModel(int(z["generation"]), summary, z["segment_ids"], z["predicted"], z["neighbours"],
-                                z["neighbour_sims"], z["example_text"])
+            return LibraryModel(int(z["generation"]), summary, z["segment_ids"], None, z["neighbours"],
+                                z["neighbour_sims"], z["example_text"], source=model_path(coll))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

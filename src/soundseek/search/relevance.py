@@ -19,8 +19,12 @@ benchmarks pooled (names hidden and half named, plus nonsense queries as negativ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from soundseek.search.class_codes import ClassScores
 
 FEATURES = ("words", "keywords", "zero_shot", "match", "ridge", "knn")
 #: Logistic coefficients per feature (same order as FEATURES) and intercept.
@@ -50,9 +54,9 @@ class TextEvidence:
     ridge: np.ndarray | None = None
     knn: np.ndarray | None = None
 
-    def features(self, positions: np.ndarray, sound_rows: np.ndarray, class_scores: np.ndarray | None) -> np.ndarray:
+    def features(self, positions: np.ndarray, sound_rows: np.ndarray, class_scores: ClassScores | None) -> np.ndarray:
         """The FEATURES of the segments at these table rows, given each segment's sound row and the
-        engine's class-major log class scores. Returns (k, len(FEATURES)) float64."""
+        engine's class scores. Returns (k, len(FEATURES)) float64."""
         out = np.zeros((len(positions), len(FEATURES)))
         rows = sound_rows[positions]
         if len(self.words):
@@ -60,7 +64,7 @@ class TextEvidence:
             out[:, 1] = self.keywords[rows] > 0
         if self.classes is not None and class_scores is not None:
             from soundseek.search.zeroshot import SCORE_EPS
-            probs = np.expm1(class_scores[np.ix_(self.classes, positions)].astype(np.float64)) * SCORE_EPS
+            probs = np.expm1(class_scores.at(self.classes, positions).astype(np.float64)) * SCORE_EPS
             out[:, 2] = self.class_weights @ probs
             out[:, 3] = float(self.class_similarity.max())
         if self.library_rows is not None and len(self.library_rows):

@@ -14,6 +14,7 @@ import numpy as np
 
 from soundseek.encoders import TextEncoder
 from soundseek.errors import CollectionError
+from soundseek.search.class_codes import ClassScores, codes_from_probabilities
 from soundseek.store import Collection
 from soundseek.vindex import VectorIndex, load_index, make_index
 from soundseek.vindex.base import atomic_write_bytes
@@ -27,9 +28,9 @@ class SegmentTable:
     sound_ids: np.ndarray    # (n,) int64
     starts: np.ndarray       # (n,) float64 seconds
     ends: np.ndarray         # (n,) float64
-    durations: np.ndarray    # (n,) float64, the whole sound's duration
-    sample_rates: np.ndarray  # (n,) int64
-    channels: np.ndarray     # (n,) int64
+    durations: np.ndarray    # (n,) float32, the whole sound's duration
+    sample_rates: np.ndarray  # (n,) int32
+    channels: np.ndarray     # (n,) int16
     paths: np.ndarray        # (n,) object, the sound's path
 
     def __post_init__(self) -> None:
@@ -57,56 +58,59 @@ class SegmentTable:
 
 @dataclass
 class SearchState:
-    """What a SearchEngine holds in memory: the segment table, the acoustic index, log class scores."""
+    """What a SearchEngine holds in memory: the segment table, the acoustic index, the class scores."""
 
     table: SegmentTable
     index: VectorIndex | None
-    log_class_scores: np.ndarray | None  # (C, n) float16, aligned with table, or None
+    class_scores: ClassScores | None  # 8-bit log class scores aligned with table, or None
 
 
 def load_search_state(coll: Collection, space: str, class_names: list[str] | None) -> SearchState:
     """Load (or rebuild from the database) everything a search needs."""
-    from soundseek.search.zeroshot import log_scores
-
     table = load_segment_table(coll)
     index = load_vector_index(coll, space) if len(table) else None
-    return SearchState(table, index, load_log_class_scores(coll, table, len(class_names)) if class_names else None)
+    return SearchState(table, index, load_class_codes(coll, table, len(class_names)) if class_names else None)
 
 
-def load_log_class_scores(coll: Collection, table: SegmentTable, n_classes: int) -> np.ndarray | None:
-    """Class-major (n_classes, n_segments) float16 log class scores aligned with `table`, or None;
-    cached as index/log_class_scores.npz for the collection generation (reading and transforming them
-    from the database was ~0.6 s of a one-off search at 10k segments)."""
-    from soundseek.search.zeroshot import log_scores
-
-    path = coll.root / "index" / "log_class_scores.npz"
-    generation = coll.generation
+def load_class_codes(coll: Collection, table: SegmentTable, n_classes: int) -> ClassScores | None:
+    """The 8-bit log class scores aligned with `table` (see class_codes.py), or None without class
+    scores; cached as index/class_codes-g<generation>.npy and memory-mapped (reading and transforming
+    them from the database was ~0.6 s of a one-off search at 10k segments)."""
+    folder = coll.root / "index"
+    path = folder / f"class_codes-g{coll.generation}.npy"
     try:
-        with np.load(path) as cached:
-            if int(cached["generation"]) == generation and cached["scores"].shape == (n_classes, len(table)):
-                return cached["scores"]
-    except (OSError, ValueError, KeyError):
+        codes = np.load(path, mmap_mode="r")
+        if codes.shape == (len(table), n_classes) and codes.dtype == np.uint8:
+            return ClassScores(codes)
+    except (OSError, ValueError):
         pass
     raw = load_class_scores(coll, table, n_classes)
     if raw is None:
         return None
-    scores = log_scores(raw).astype(np.float16)
-    buffer = io.BytesIO()
-    np.savez(buffer, generation=np.int64(generation), scores=scores)
+    codes = codes_from_probabilities(raw)
+    del raw
     try:
+        buffer = io.BytesIO()
+        np.save(buffer, codes)
         atomic_write_bytes(path, buffer.getvalue())
+        (folder / "log_class_scores.npz").unlink(missing_ok=True)  # the float16 cache of earlier versions
+        for old in folder.glob("class_codes-g*.npy"):
+            if old != path:
+                old.unlink(missing_ok=True)  # a process still using it keeps its mapping
+        return ClassScores(np.load(path, mmap_mode="r"))
     except OSError:
-        pass  # a read-only collection still searches, just without the cache
-    return scores
+        return ClassScores(codes)  # a read-only collection still searches, just without the cache
 
 
 def load_segment_table(coll: Collection) -> SegmentTable:
     cols = coll.segment_columns()
+    shared: dict[str, str] = {}
+    paths = [shared.setdefault(p, p) for p in cols[7]]  # one string object per sound, not per segment
     return SegmentTable(
         np.asarray(cols[0], dtype=np.int64), np.asarray(cols[1], dtype=np.int64),
         np.asarray(cols[2], dtype=np.float64), np.asarray(cols[3], dtype=np.float64),
-        np.asarray(cols[4], dtype=np.float64), np.asarray(cols[5], dtype=np.int64),
-        np.asarray(cols[6], dtype=np.int64), np.asarray(cols[7], dtype=object),
+        np.asarray(cols[4], dtype=np.float32), np.asarray(cols[5], dtype=np.int32),
+        np.asarray(cols[6], dtype=np.int16), np.asarray(paths, dtype=object),
     )
 
 

@@ -1,0 +1,314 @@
+"""Text search on large collections: score only the segments some evidence points at.
+
+The exact path (engine.text_evidence) makes several passes over every segment per query: the zero-shot
+sum of class rows, the library model's predicted words (a 100k x 384 product alone is 15-30 ms), the
+similarity to every sound's words. Each source of evidence is sparse in what it ranks high, so from
+`CANDIDATES_FROM` segments on a query first asks each source for its best segments:
+
+* zero-shot: the `CLASS_LIST` best segments of each of the query's classes (lists built once per
+  collection generation), of which the best `FEEDBACK_POOL` are the feedback pool;
+* the sounds' words and keyword hits: the sounds with the best per-sound evidence (distinct texts found
+  by inner-product search, see inner.py);
+* the library model: the segments whose predicted words are nearest the query (inner.py), and the
+  segments whose acoustic neighbours are the examples whose words match the query (inverted lists);
+
+and then computes the same fused score as the exact path for the union of those candidates only. The
+scores of candidates equal the exact path's when each source's best segment is among its candidates
+(the scales of the sources are set by those maxima); a segment no source ranks high is not scored.
+Measured against the exact path in BENCHMARKS.md (issue 11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from soundseek.encoders.base import l2_normalize
+from soundseek.search.inner import InnerProductSearch, cached_inner_search, fingerprint
+from soundseek.search.relevance import TextEvidence
+
+if TYPE_CHECKING:
+    from soundseek.search.engine import SearchEngine
+    from soundseek.search.library import LibraryModel
+
+#: Collections with at least this many segments use candidates for text search (below it the exact
+#: path takes a few milliseconds).
+CANDIDATES_FROM = 50_000
+#: Segments kept per AudioSet class, best first.
+CLASS_LIST = 1024
+#: Candidates asked of each other source (segments; for words, sounds).
+POOL = 256
+#: Distinct texts asked of an inner-product list for the words and kNN sources when it is not exact
+#: (an exact scan gives every text above the floor).
+LONG_POOL = 2048
+
+
+@dataclass
+class LibraryLists:
+    """The library model's structures for candidate search, aligned with the model's rows."""
+
+    model: LibraryModel
+    row_of: np.ndarray          # (m,) int32 table row of each model row, -1 where unknown
+    model_row: np.ndarray       # (n,) int32 model row of each table row, -1 where it is not scored
+    ridge: InnerProductSearch   # over the model's predicted words
+    examples: InnerProductSearch  # over model.example_text
+    users_start: np.ndarray     # (e + 1,) int64: model rows that have example e among their neighbours
+    users: np.ndarray           # are users[users_start[e]:users_start[e + 1]]
+
+
+@dataclass
+class TextLists:
+    """Everything candidate search needs beyond the engine's arrays; built once per engine."""
+
+    class_lists: np.ndarray | None   # (C, L) int64 table rows, best first per class
+    texts: InnerProductSearch | None  # over the distinct words of the sounds
+    sounds_start: np.ndarray        # (t + 1,): sound rows of distinct text t are sounds[sounds_start[t]:...]
+    sounds: np.ndarray
+    library: LibraryLists | None
+
+
+def build_text_lists(engine: SearchEngine) -> TextLists:
+    """Build (or load from the collection's caches) the lists of `engine`'s collection."""
+    folder = engine.coll.root / "index"
+    generation = engine.coll.generation
+    class_lists = None if engine.class_codes is None else cached_class_lists(engine, CLASS_LIST)
+    from soundseek.search.state import load_sound_text_vectors
+
+    vectors = load_sound_text_vectors(engine.coll, engine.table, engine.text_encoder)  # not kept: see distinct
+    named = np.flatnonzero(vectors.any(axis=1))
+    texts, starts, sounds = None, np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    if len(named):
+        distinct, of_sound = _distinct_rows(vectors[named])
+        del vectors
+        texts = cached_inner_search(folder, "sound_texts", fingerprint(generation, sample=of_sound), len(distinct),
+                                    lambda: distinct)
+        starts, sounds = _inverted(of_sound, len(distinct), named)
+    library = engine.library
+    return TextLists(class_lists, texts, starts, sounds, None if library is None else _library_lists(engine, library))
+
+
+def _library_lists(engine: SearchEngine, model: LibraryModel) -> LibraryLists:
+    table = engine.table
+    rows = np.minimum(table.positions(model.segment_ids), len(table) - 1)
+    row_of = np.where(table.ids[rows] == model.segment_ids, rows, -1).astype(np.int32)
+    model_row = np.full(len(table), -1, dtype=np.int32)
+    model_row[row_of[row_of >= 0]] = np.flatnonzero(row_of >= 0)
+    folder = engine.coll.root / "index"
+    key = fingerprint(model.generation, sample=model.segment_ids)
+    ridge = cached_inner_search(folder, "library_predicted", key, len(model.segment_ids),
+                                model.predicted_vectors)
+    examples = cached_inner_search(folder, "library_examples", key, len(model.example_text), lambda: model.example_text)
+    model.release_predicted()  # the lists (or the exact matrix) are what candidate search reads
+    k = model.neighbours.shape[1]
+    starts, users = _inverted(model.neighbours.ravel(), len(model.example_text), np.repeat(np.arange(len(model.neighbours)), k))
+    return LibraryLists(model, row_of, model_row, ridge, examples, starts, users)
+
+
+def cached_class_lists(engine: SearchEngine, length: int) -> np.ndarray:
+    """The `length` best table rows of each class, best first (class_codes.best_rows), cached per
+    generation as index/class_lists_u8.npz. Returns (C, L) int64."""
+    import io
+
+    from soundseek.vindex.base import atomic_write_bytes
+
+    codes = engine.class_codes
+    length = min(length, len(codes))
+    path = engine.coll.root / "index" / "class_lists_u8.npz"
+    try:
+        with np.load(path) as cached:
+            if int(cached["generation"]) == engine.coll.generation and cached["rows"].shape == (codes.n_classes, length):
+                return cached["rows"].astype(np.int64)
+    except (OSError, ValueError, KeyError):
+        pass
+    rows = codes.best_rows(length)
+    try:
+        buf = io.BytesIO()
+        np.savez(buf, generation=np.int64(engine.coll.generation), rows=rows.astype(np.int32))
+        atomic_write_bytes(path, buf.getvalue())
+    except OSError:
+        pass
+    return rows
+
+
+def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of `matrix`, and the index of each row among them."""
+    flat = np.ascontiguousarray(matrix).view(np.dtype((np.void, matrix.dtype.itemsize * matrix.shape[1])))[:, 0]
+    _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    return matrix[first], inverse.ravel()
+
+
+def _inverted(keys: np.ndarray, n_keys: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverted lists: values[i] listed under keys[i]. Returns starts (n_keys + 1,) and the grouped values."""
+    order = np.argsort(keys, kind="stable")
+    starts = np.searchsorted(keys[order], np.arange(n_keys + 1)).astype(np.int64)
+    return starts, np.asarray(values)[order].astype(np.int32)
+
+
+def _gather(starts: np.ndarray, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The concatenated lists of `keys` (see _inverted)."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([values[starts[k] : starts[k + 1]] for k in keys])
+
+
+class CandidateScores:
+    """One text query scored on its candidates; `at(rows)` gives the fused score of any table rows,
+    equal to the exact path's where the sources' maxima were among the candidates."""
+
+    def __init__(self, engine: SearchEngine, lists: TextLists, query: str) -> None:
+        from soundseek.search import engine as exact
+        from soundseek.search.library import WORD_FLOOR
+
+        self.engine, self.lists = engine, lists
+        table = engine.table
+        templated, plain = engine.query_vectors(query)
+        self.plain = plain
+        # evidence about whole sounds (their words), per distinct sound
+        self.keywords = engine._keyword_scores(query)
+        self.words = np.zeros(len(table.sounds), dtype=np.float32)
+        if lists.texts is not None:
+            text_rows, sims = lists.texts.above(plain, exact.TEXT_SIMILARITY_FLOOR, LONG_POOL)
+            values = np.clip((sims - exact.TEXT_SIMILARITY_FLOOR) / (1 - exact.TEXT_SIMILARITY_FLOOR), 0, 1)
+            counts = lists.sounds_start[text_rows + 1] - lists.sounds_start[text_rows]
+            self.words[_gather(lists.sounds_start, lists.sounds, text_rows)] = np.repeat(values, counts)
+        self.per_sound = exact.KEYWORD_WEIGHT * self.keywords + exact.TEXT_SIMILARITY_WEIGHT * self.words
+        parts = [self._sound_candidates()]
+        # zero-shot, and feedback over the best zero-shot candidates
+        self.classes = self.class_weights = self.class_similarity = None
+        self.zs_max = self.fb_max = 0.0
+        self.fb_rows = np.zeros(0, dtype=np.int64)
+        if lists.class_lists is not None and engine.matcher is not None:
+            self.class_similarity = engine.matcher.similarities(templated)
+            self.classes, self.class_weights = engine.matcher.weights_of(self.class_similarity)
+            zs_rows = np.unique(lists.class_lists[self.classes].ravel())
+            zs = self._zero_shot(zs_rows)
+            self.zs_max = float(zs.max()) if len(zs) else 0.0
+            parts.append(self._feedback(zs_rows, zs))
+        # the library model
+        self.ridge_max = self.knn_max = 0.0
+        self.example_weights = None
+        lib = lists.library
+        if lib is not None:
+            ridge_rows, ridge = lib.ridge.top(plain, POOL)
+            self.ridge_max = max(float(ridge[0]), 0.0) if len(ridge) else 0.0
+            parts.append(lib.row_of[ridge_rows])
+            example_rows, example_sims = lib.examples.above(plain, WORD_FLOOR, LONG_POOL)
+            self.example_weights = np.zeros(len(lib.model.example_text), dtype=np.float32)
+            self.example_weights[example_rows] = np.clip((example_sims - WORD_FLOOR) / (1 - WORD_FLOOR), 0, 1)
+            users = np.unique(_gather(lib.users_start, lib.users, example_rows))
+            knn = self._knn(users)
+            self.knn_max = float(knn.max()) if len(knn) else 0.0
+            best = users[np.argsort(-knn, kind="stable")[:POOL]]
+            parts.append(lib.row_of[best])
+        rows = np.unique(np.concatenate(parts))
+        self.rows = rows[rows >= 0]
+        first = self._first_pass(self.rows)
+        self.first_max = float(first.max()) if len(first) else 0.0
+        self.scores = self._fuse(self.rows, first)
+
+    # -- the sources, at any table rows --------------------------------------------------------
+    def _sound_candidates(self) -> np.ndarray:
+        table = self.engine.table
+        sound_rows = np.flatnonzero(self.per_sound > 0)
+        if len(sound_rows) > POOL:
+            sound_rows = sound_rows[np.argsort(-self.per_sound[sound_rows], kind="stable")[:POOL]]
+        if not len(sound_rows):
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([table.rows_of_sound(int(s)) for s in sound_rows])
+
+    def _zero_shot(self, rows: np.ndarray) -> np.ndarray:
+        return self.class_weights @ self.engine.class_codes.at(self.classes, rows)
+
+    def _feedback(self, zs_rows: np.ndarray, zs: np.ndarray) -> np.ndarray:
+        """The exact path's feedback (engine._add_feedback) over the best zero-shot candidates."""
+        from soundseek.search import engine as exact
+        from soundseek.search.hits import top_order
+
+        if exact.FEEDBACK_WEIGHT == 0 or self.zs_max <= 0:
+            return zs_rows
+        pool = zs_rows[top_order(zs, min(len(zs), exact.FEEDBACK_POOL))]
+        x = l2_normalize(self.engine.class_codes.rows(pool))
+        self.centroid = l2_normalize(x[: exact.FEEDBACK_TOP].mean(axis=0))
+        sims = np.maximum(x @ self.centroid, 0)
+        self.fb_max = float(sims.max())
+        self.fb_rows = np.sort(pool)
+        return pool
+
+    def _feedback_at(self, rows: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(rows), dtype=np.float32)
+        if self.fb_max <= 0 or not len(rows):
+            return out
+        at = np.minimum(np.searchsorted(self.fb_rows, rows), len(self.fb_rows) - 1)
+        inside = self.fb_rows[at] == rows
+        if inside.any():
+            x = l2_normalize(self.engine.class_codes.rows(rows[inside]))
+            out[inside] = np.maximum(x @ self.centroid, 0) / self.fb_max
+        return out
+
+    def _knn(self, model_rows: np.ndarray) -> np.ndarray:
+        lib = self.lists.library
+        if not len(model_rows) or self.example_weights is None:
+            return np.zeros(len(model_rows), dtype=np.float32)
+        sims = lib.model.neighbour_sims[model_rows].astype(np.float32)
+        return (sims * self.example_weights[lib.model.neighbours[model_rows]]).mean(axis=1)
+
+    def _first_pass(self, rows: np.ndarray) -> np.ndarray:
+        from soundseek.search import engine as exact
+
+        out = self.per_sound[self.engine.table.sound_rows[rows]].astype(np.float32)
+        if self.zs_max > 0:
+            out += self._zero_shot(rows) / np.float32(self.zs_max)
+            out += np.float32(exact.FEEDBACK_WEIGHT) * self._feedback_at(rows)
+        return out
+
+    def library_at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The library model's raw ridge and kNN scores at those table rows that it scores.
+        Returns: the mask of `rows` it scores, ridge (k,), knn (k,) for those rows."""
+        lib = self.lists.library
+        if lib is None:
+            return np.zeros(len(rows), dtype=bool), np.zeros(0, np.float32), np.zeros(0, np.float32)
+        model_rows = self._model_rows(rows)
+        scored = model_rows >= 0
+        m = model_rows[scored]
+        ridge = np.maximum(lib.ridge.vectors(m) @ self.plain.astype(np.float32), 0)
+        return scored, ridge, self._knn(m)
+
+    def _model_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Model row of each table row, -1 where the model does not score it."""
+        return self.lists.library.model_row[rows].astype(np.int64)
+
+    def _fuse(self, rows: np.ndarray, first: np.ndarray) -> np.ndarray:
+        from soundseek.search import engine as exact
+
+        if self.lists.library is None:
+            total = first
+        else:
+            total = first / np.float32(self.first_max) if self.first_max > 0 else np.zeros_like(first)
+            scored, ridge, knn = self.library_at(rows)
+            lib_part = np.zeros(len(ridge), dtype=np.float32)
+            if self.ridge_max > 0:
+                lib_part += ridge / np.float32(self.ridge_max)
+            if self.knn_max > 0:
+                lib_part += knn / np.float32(self.knn_max)
+            total[scored] += np.float32(exact.LIBRARY_WEIGHT) * lib_part
+        total = total.astype(np.float32)
+        total[total <= 0] = -np.inf
+        return total
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """The fused score of the segments at these table rows (-inf: no evidence)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return self._fuse(rows, self._first_pass(rows))
+
+    def evidence(self, positions: np.ndarray) -> TextEvidence:
+        """A TextEvidence whose `features(positions, ...)` are the exact path's (for relevance)."""
+        positions = np.unique(np.asarray(positions, dtype=np.int64))
+        ev = TextEvidence(np.zeros(0, dtype=np.float32), keywords=self.keywords, words=self.words,
+                          class_similarity=self.class_similarity, classes=self.classes,
+                          class_weights=self.class_weights)
+        if self.lists.library is not None:
+            scored, ridge, knn = self.library_at(positions)
+            ev.library_rows, ev.ridge, ev.knn = positions[scored], ridge, knn
+        return ev
