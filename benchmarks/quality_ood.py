@@ -2,7 +2,14 @@
 
 Usage (each collection is the data set's audio folder indexed with `soundseek index`, YAMNet):
     python benchmarks/quality_ood.py --sfx ../shared/data/sfx-dev --sfx-collection /tmp/sfx_yam \
-        --esc50 ../shared/data/esc50 --esc50-collection /tmp/esc_yam [--json OUT] [--markdown OUT]
+        --esc50 ../shared/data/esc50 --esc50-collection /tmp/esc_yam [--json OUT] [--markdown OUT] \
+        [--text-encoder NAME [--text-encoder-config JSON]] [--query-encoder NAME [--query-encoder-config JSON]] \
+        [--no-by-example]
+
+`--text-encoder` embeds every text (queries, class phrases, sounds' words; default: the product's);
+`--query-encoder` embeds the queries only (the engine's two-text query call, through the encoder's
+`encode_query`: MiniLM's int8 query path by default), the stored texts staying with the text encoder.
+`--no-by-example` skips setting (c), which does not depend on the text encoder.
 
 For each library, three settings (the collections are copied; their audio is never re-embedded):
   (a) names hidden: every sound's words are removed; each query word ranks all sounds (text -> audio),
@@ -35,6 +42,7 @@ from typing import Callable
 
 import numpy as np
 
+from soundseek.encoders import TextEncoder, build_text_encoder, encode_query
 from soundseek.metrics import average_precision, precision_at_k
 from soundseek.search import engine as engine_mod
 from soundseek.search.engine import SearchEngine
@@ -177,6 +185,23 @@ def product_scores(engine: SearchEngine, lib: Library, overrides: dict[str, floa
     return scores
 
 
+class QueryOnly:
+    """Embeds the engine's query call (["the sound of <q>", "<q>"]) with `query` (its encode_query),
+    every other text with `stored`: a query encoder measured on its own, the stored vectors unchanged."""
+
+    normalized = True
+
+    def __init__(self, stored: TextEncoder, query: TextEncoder) -> None:
+        if stored.dim != query.dim:
+            raise SystemExit(f"the query encoder's dim {query.dim} differs from the text encoder's {stored.dim}")
+        self.stored, self.query = stored, query
+        self.name, self.dim = f"{stored.name}+{query.name}", stored.dim
+
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        is_query = len(texts) == 2 and texts[0] == engine_mod.QUERY_TEMPLATE.format(texts[1])
+        return encode_query(self.query, texts) if is_query else self.stored.encode_text(texts)
+
+
 CANDIDATES_ROW = "product, candidates only (the path from 50k segments)"
 
 
@@ -191,10 +216,10 @@ def candidate_scores(engine: SearchEngine, lib: Library) -> Callable[[str], np.n
     return scores
 
 
-def run_library(lib: Library, work: Path) -> dict[str, dict[str, dict[str, float]]]:
-    out: dict[str, dict[str, dict[str, float]]] = {"names hidden": {}, "half named (hidden half)": {},
-                                                   "query by example": {}}
-    hidden = SearchEngine(copy_with_texts(lib, {}, work / f"{lib.name}-hidden"))
+def run_library(lib: Library, work: Path, text_encoder: TextEncoder | None = None,
+                by_example: bool = True) -> dict[str, dict[str, dict[str, float]]]:
+    out: dict[str, dict[str, dict[str, float]]] = {"names hidden": {}, "half named (hidden half)": {}}
+    hidden = SearchEngine(copy_with_texts(lib, {}, work / f"{lib.name}-hidden"), text_encoder=text_encoder)
     out["names hidden"]["naive: nearest class name"] = evaluate(
         lib, lambda q: per_sound_max(hidden, lib, naive_scores(hidden, q)))
     for row, overrides in ABLATIONS.items():
@@ -202,7 +227,7 @@ def run_library(lib: Library, work: Path) -> dict[str, dict[str, dict[str, float
     out["names hidden"][CANDIDATES_ROW] = evaluate(lib, candidate_scores(hidden, lib))
     named = lib.named_half()
     texts = {p: t for p, t, n in zip(lib.paths, lib.texts, named) if n}
-    half = SearchEngine(copy_with_texts(lib, texts, work / f"{lib.name}-half"))
+    half = SearchEngine(copy_with_texts(lib, texts, work / f"{lib.name}-half"), text_encoder=text_encoder)
     scope = ~named
     out["half named (hidden half)"]["naive: nearest class name"] = evaluate(
         lib, lambda q: per_sound_max(half, lib, naive_scores(half, q)), scope=scope)
@@ -211,7 +236,8 @@ def run_library(lib: Library, work: Path) -> dict[str, dict[str, dict[str, float
     for row, overrides in ABLATIONS.items():
         out["half named (hidden half)"][row] = evaluate(lib, product_scores(half, lib, overrides), scope=scope)
     out["half named (hidden half)"][CANDIDATES_ROW] = evaluate(lib, candidate_scores(half, lib), scope=scope)
-    out["query by example"]["product (YAMNet cosine, best segment)"] = query_by_example(hidden, lib)
+    if by_example:
+        out["query by example"] = {"product (YAMNet cosine, best segment)": query_by_example(hidden, lib)}
     return out
 
 
@@ -232,6 +258,16 @@ def markdown(results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def chosen_text_encoder(args: argparse.Namespace) -> TextEncoder | None:
+    """The encoder the engines get (None: the product's default), per --text-encoder / --query-encoder."""
+    if args.text_encoder is None and args.query_encoder is None:
+        return None
+    stored = build_text_encoder(args.text_encoder or "minilm", args.text_encoder_config)
+    if args.query_encoder is None:
+        return stored
+    return QueryOnly(stored, build_text_encoder(args.query_encoder, args.query_encoder_config))  # type: ignore[return-value]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sfx", type=Path, required=True)
@@ -240,11 +276,17 @@ def main() -> int:
     ap.add_argument("--esc50-collection", type=Path, required=True)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--markdown", type=Path)
+    ap.add_argument("--text-encoder", help="registered text encoder for every text (default: the product's)")
+    ap.add_argument("--text-encoder-config", type=json.loads, default={}, help="its config, a JSON object")
+    ap.add_argument("--query-encoder", help="registered text encoder for the queries only")
+    ap.add_argument("--query-encoder-config", type=json.loads, default={}, help="its config, a JSON object")
+    ap.add_argument("--no-by-example", action="store_true", help="skip query by example (no text involved)")
     args = ap.parse_args()
     started = time.perf_counter()
+    encoder = chosen_text_encoder(args)
     libs = [load_sfx(args.sfx, args.sfx_collection), load_esc50(args.esc50, args.esc50_collection)]
     with tempfile.TemporaryDirectory() as tmp:
-        results = {lib.name: run_library(lib, Path(tmp)) for lib in libs}
+        results = {lib.name: run_library(lib, Path(tmp), encoder, not args.no_by_example) for lib in libs}
     table = markdown(results)
     print(table)
     print(f"{time.perf_counter() - started:.0f} s", file=sys.stderr)

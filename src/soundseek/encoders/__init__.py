@@ -15,12 +15,13 @@ from soundseek.encoders.base import (
     AudioEncoder,
     SegmentEmbeddings,
     TextEncoder,
+    encode_query,
     l2_normalize,
 )
 from soundseek.errors import SoundseekError
 
 __all__ = [
-    "AudioEncoder", "TextEncoder", "SegmentEmbeddings", "l2_normalize",
+    "AudioEncoder", "TextEncoder", "SegmentEmbeddings", "encode_query", "l2_normalize",
     "AUDIO_ENCODERS", "TEXT_ENCODERS", "build_audio_encoder", "build_text_encoder",
     "encoder_config_dict",
 ]
@@ -49,6 +50,11 @@ def _minilm(cfg: Any) -> TextEncoder:
     return MiniLMEncoder(cfg)
 
 
+def _minilm_static(cfg: Any) -> TextEncoder:
+    from soundseek.encoders.minilm_static import StaticMiniLM
+    return StaticMiniLM(cfg)
+
+
 def _glove(cfg: Any) -> TextEncoder:
     from soundseek.encoders.text import GloveEncoder
     return GloveEncoder(cfg)
@@ -71,15 +77,17 @@ def _audio_registry() -> dict[str, Registration]:
 
 
 def _text_registry() -> dict[str, Registration]:
+    from soundseek.encoders.minilm_static import MiniLMStaticConfig
     from soundseek.encoders.text import GloveConfig, MiniLMConfig
     return {
         "minilm": Registration(MiniLMConfig, _minilm),
+        "minilm-static": Registration(MiniLMStaticConfig, _minilm_static),
         "glove": Registration(GloveConfig, _glove),
     }
 
 
 AUDIO_ENCODERS = ("yamnet", "mfcc", "ssl")
-TEXT_ENCODERS = ("minilm", "glove")
+TEXT_ENCODERS = ("minilm", "minilm-static", "glove")
 
 
 def build_audio_encoder(name: str, config: dict[str, Any] | None = None) -> AudioEncoder:

@@ -101,6 +101,15 @@ class TextEncoder(Protocol):
         ...
 
 
+def encode_query(encoder: TextEncoder, texts: list[str]) -> np.ndarray:
+    """Embed a query's texts: `encoder.encode_query` where the encoder has a faster query path (same
+    space as its `encode_text`, an approximation never meant to be stored), else `encode_text`.
+
+    Returns: (len(texts), dim) float32, L2-normalized rows."""
+    query = getattr(encoder, "encode_query", None)
+    return encoder.encode_text(texts) if query is None else query(texts)
+
+
 def l2_normalize(x: np.ndarray, *, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
     """Scale rows to unit L2 norm (zero rows stay zero). Returns float32."""
     x = np.asarray(x, dtype=np.float32)

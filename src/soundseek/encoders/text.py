@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -13,6 +14,8 @@ from soundseek.errors import MissingExtraError, ModelError
 
 #: Batches up to this size are encoded on a single torch thread (see MiniLMEncoder._encode).
 SMALL_BATCH = 8
+#: Most text vectors an encoder keeps (a repeated query or sound text is not embedded again).
+CACHE_TEXTS = 10000
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -27,15 +30,29 @@ class MiniLMConfig:
 
     `backend`: "auto" runs the model through ONNX Runtime (exported once from the installed model,
     see minilm_onnx.py; same vectors, no torch in the process) and falls back to sentence-transformers
-    when that is not possible; "torch" always uses sentence-transformers; "onnx" requires ONNX."""
+    when that is not possible; "torch" always uses sentence-transformers; "onnx" requires ONNX.
+
+    `precision`: the graph of `encode_text`, which embeds every text that is stored or cached (class
+    phrases, sounds' words, the library model's examples): "float32" (default), or "int8" (the ONNX
+    graph with int8 weights, made once from the float export; the encoder is then named
+    "minilm-int8", so cached vectors of the two never mix). `query_precision`: the graph of
+    `encode_query`, which embeds a query and is never stored: "int8" by default (about half the time
+    per query, vectors ~0.99 cosine to float32, retrieval quality unchanged: BENCHMARKS.md, "Issue 11:
+    query encoder"). Without ONNX, "auto" falls back to torch, float32 for both."""
 
     model_path: str | None = None
     batch_size: int = 64
     backend: str = "auto"
+    precision: str = "float32"
+    query_precision: str = "int8"
+
+
+#: The encoder's name per precision of `encode_text`: whatever caches text vectors keys them by it.
+NAMES = {"float32": "minilm", "int8": "minilm-int8"}
 
 
 class MiniLMEncoder:
-    """Sentence embeddings from sentence-transformers (384-d for all-MiniLM-L6-v2)."""
+    """Sentence embeddings of all-MiniLM-L6-v2 (384-d), through ONNX Runtime or sentence-transformers."""
 
     name = "minilm"
     normalized = True
@@ -45,16 +62,18 @@ class MiniLMEncoder:
         path = self.config.model_path or _bundled_minilm()
         if not Path(path).is_dir():
             raise ModelError(f"sentence-transformers model directory not found: {path}")
-        if self.config.backend not in ("auto", "onnx", "torch"):
-            raise ModelError(f"unknown MiniLM backend {self.config.backend!r} (auto, onnx or torch)")
-        self._cache: dict[str, np.ndarray] = {}
-        self._onnx = None
+        _check_config(self.config)
+        self._caches: dict[str, dict[str, np.ndarray]] = {"text": {}, "query": {}}
+        self._onnx = self._query_onnx = None
         if self.config.backend != "torch" and (Path(path) / "model.safetensors").is_file():
             from soundseek.encoders.minilm_onnx import load_or_export
 
-            self._onnx = load_or_export(Path(path))
+            runners = load_or_export(Path(path), (self.config.precision, self.config.query_precision))
+            if runners is not None:
+                self._onnx, self._query_onnx = runners[self.config.precision], runners[self.config.query_precision]
         if self._onnx is not None:
             self.dim = 384
+            self.name = NAMES[self.config.precision]
             return
         if self.config.backend == "onnx":
             raise ModelError("the ONNX MiniLM backend is unavailable (see the note above)")
@@ -68,16 +87,31 @@ class MiniLMEncoder:
         self.dim = int(self._model.get_embedding_dimension() or 384)
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        """Returns: (len(texts), dim) float32, L2-normalized; texts seen lately come from a cache of
+        up to CACHE_TEXTS vectors (emptied when full)."""
+        return self._cached("text", texts, self._encode)
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        """A query's texts through the `query_precision` graph (the `encode_text` graph without ONNX).
+
+        Returns: (len(texts), dim) float32, L2-normalized, in encode_text's space (cosine ~0.99 in int8)."""
+        if self._query_onnx is None or self._query_onnx is self._onnx:
+            return self.encode_text(texts)
+        return self._cached("query", texts, lambda missing: self._query_onnx.encode(missing, self.config.batch_size))
+
+    def _cached(self, kind: str, texts: list[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        cache = self._caches[kind]
+        found = {t: cache[t] for t in dict.fromkeys(texts) if t in cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            vecs = self._encode(missing)
-            if len(self._cache) > 10000:
-                self._cache.clear()
-            self._cache.update(zip(missing, vecs.astype(np.float32)))
+            fresh = dict(zip(missing, encode(missing).astype(np.float32)))
+            if len(cache) + len(fresh) > CACHE_TEXTS:
+                cache.clear()
+            cache.update(fresh)
+            found.update(fresh)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
-
+        return np.stack([found[t] for t in texts])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Run the model (ONNX on one thread, or torch). A few short texts (a query) run on one torch
@@ -98,6 +132,16 @@ class MiniLMEncoder:
         finally:
             if single:
                 torch.set_num_threads(threads)
+
+
+def _check_config(config: MiniLMConfig) -> None:
+    if config.backend not in ("auto", "onnx", "torch"):
+        raise ModelError(f"unknown MiniLM backend {config.backend!r} (auto, onnx or torch)")
+    for precision in (config.precision, config.query_precision):
+        if precision not in NAMES:
+            raise ModelError(f"unknown MiniLM precision {precision!r} (float32 or int8)")
+    if config.precision != "float32" and config.backend == "torch":
+        raise ModelError(f"MiniLM precision {config.precision!r} needs the ONNX backend (backend 'auto' or 'onnx')")
 
 
 def _bundled_minilm() -> str:
