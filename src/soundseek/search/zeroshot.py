@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from soundseek.encoders import TextEncoder
+from soundseek.encoders.base import encode_query
 
 #: How queries and class names are phrased before embedding (the sounds' own words are embedded as they are).
 QUERY_TEMPLATE = "the sound of {}"
@@ -54,7 +55,7 @@ class ClassNameMatcher:
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query embedded in the same template as the class names. Returns (dim,)."""
-        return self.text_encoder.encode_text([self.config.template.format(query)])[0]
+        return encode_query(self.text_encoder, [self.config.template.format(query)])[0]
 
     def similarities(self, query: str | np.ndarray) -> np.ndarray:
         """Cosine similarity of the query (text or its query_vector) to each class, best over alternatives. Returns (C,)."""
