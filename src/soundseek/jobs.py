@@ -73,10 +73,12 @@ def check_jobs(jobs: int | None) -> int:
 
 @dataclass
 class JobsRunStats:
-    """What the worker processes of a run did: how many were started, and how many died on a file."""
+    """What the worker processes of a run did: how many were started, how many died on a file."""
 
     workers: int = 0
     deaths: int = 0
+    #: From starting the workers to the first file back: their start-up (imports, building the encoder).
+    first_result_seconds: float = 0.0
 
 
 @dataclass
@@ -103,6 +105,8 @@ class ProcessIndexer:
         with bar:
             started, seconds0 = time.perf_counter(), report.audio_seconds
             for done in pool.run(todo, min(self.jobs, len(todo))):
+                if not self.stats.first_result_seconds:
+                    self.stats.first_result_seconds = time.perf_counter() - started
                 commit(done)
                 speed = (report.audio_seconds - seconds0) / max(time.perf_counter() - started, 1e-9)
                 bar.set_postfix_str(f"{speed:.0f} audio s/s", refresh=False)
