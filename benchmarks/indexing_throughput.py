@@ -11,8 +11,8 @@ whose order alternates (forward, then reversed, ...), a full `index_paths` into 
 this process (`index_found`, what `soundseek index` did before --jobs) and with each `--jobs N`
 (`jobs.ProcessIndexer`, what `soundseek index --jobs N` does). Each row gives x real time, x real time
 per core (divided by the cores the run may use: 1 in process, min(N, cores) with N jobs) and audio
-seconds per CPU second (CPU time of this process and its worker processes together), with the load
-average when it started. `--long K --long-minutes M` adds K WAVs of M minutes (48 kHz stereo, noise
+seconds per CPU second (CPU time of this process and its worker processes together) and CPU seconds
+per wall second (how many cores were kept busy), with the load average when it started. `--long K --long-minutes M` adds K WAVs of M minutes (48 kHz stereo, noise
 and tones; written once into the temporary folder) to the library. `--mfcc` adds an in-process MFCC
 row. Without --audio it uses the synthetic demo library. The ratios within a round are the figures to
 trust on a shared machine.
@@ -69,7 +69,8 @@ def _cpu_seconds() -> float:
 def _row(stage: str, audio_s: float, wall_s: float, cpu_s: float, cores: int, load: float, **extra) -> dict:
     return {"stage": stage, "audio_s": round(audio_s), "wall_s": round(wall_s, 2),
             "x_real_time": round(audio_s / wall_s), "x_per_core": round(audio_s / wall_s / cores),
-            "audio_s_per_cpu_s": round(audio_s / max(cpu_s, 1e-9)), "cores": cores, "load_1min": round(load, 2),
+            "audio_s_per_cpu_s": round(audio_s / max(cpu_s, 1e-9)), "cpu_s_per_wall_s": round(cpu_s / wall_s, 2),
+            "cores": cores, "load_1min": round(load, 2),
             **extra}
 
 

@@ -86,7 +86,7 @@ def test_jobs_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixture) ->
 
 def test_death_reasons_name_the_signal_or_the_exit_code() -> None:
     assert "SIGBUS" in death_reason(-signal.SIGBUS)
-    assert "exit code 3" in death_reason(3)
+    assert "died (exit code 3)" in death_reason(3)
 
 
 def test_cli_reports_the_workers(tmp_path: Path) -> None:

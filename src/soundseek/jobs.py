@@ -118,6 +118,10 @@ class _Worker:
     process: multiprocessing.process.BaseProcess
     conn: Connection
     pending: deque[FoundFile] = field(default_factory=deque)
+    ready: bool = False  # it said its encoder is built
+
+    def alive(self) -> bool:
+        return self.process.is_alive() and not self.conn.closed
 
 
 class _Pool:
@@ -132,18 +136,19 @@ class _Pool:
         self.queue = deque(todo)
         crew = [self._start() for _ in range(workers)]
         try:
-            for w in crew:
-                self._feed(w)
-            while any(w.pending for w in crew):
+            while self.queue or any(w.pending for w in crew):
+                for i, w in enumerate(crew):
+                    if self.queue and not w.pending and not w.alive():  # a new worker for a dead one
+                        self._stop(w)
+                        crew[i] = w = self._start()
+                    self._feed(w)
                 busy = [w for w in crew if w.pending]
                 ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
-                for i, w in enumerate(crew):
+                for w in busy:
                     if w.conn in ready or w.process.sentinel in ready:
                         yield from self._collect(w)
-                        if not w.process.is_alive() or w.conn.closed:
+                        if not w.alive():
                             yield from self._bury(w)
-                            crew[i] = w = self._start() if self.queue else w
-                        self._feed(w)
         finally:
             for w in crew:
                 self._stop(w)
@@ -158,7 +163,7 @@ class _Pool:
         return _Worker(process, ours)
 
     def _feed(self, w: _Worker) -> None:
-        while self.queue and len(w.pending) < IN_FLIGHT and w.process.is_alive() and not w.conn.closed:
+        while self.queue and len(w.pending) < IN_FLIGHT and w.alive():
             item = self.queue.popleft()
             try:
                 w.conn.send(item)
@@ -179,12 +184,20 @@ class _Pool:
                 return
             if kind == "error":
                 raise SoundseekError(f"an indexing worker failed: {payload}")
+            if kind == "ready":
+                w.ready = True
+                continue
             w.pending.popleft()
             yield payload
 
     def _bury(self, w: _Worker):  # type: ignore[no-untyped-def]
-        """A dead worker: the file it was on fails with the reason, the others go back to the queue."""
+        """A dead worker: the file it was on fails with the reason, the others go back to the queue.
+        One that died before its encoder was built is a broken installation, not a bad file: that stops
+        the run."""
         w.process.join()
+        if not w.ready:
+            raise SoundseekError(f"an indexing worker process ended before it was ready ({_how_it_ended(w.process.exitcode)}); "
+                                 "its messages, if any, are above")
         if not w.pending:
             return
         culprit = w.pending.popleft()
@@ -208,11 +221,14 @@ class _Pool:
 
 def death_reason(exitcode: int | None) -> str:
     """Why a file was skipped when the worker decoding it ended (`exitcode`: -N for signal N)."""
+    return f"the worker process decoding it died ({_how_it_ended(exitcode)}); the rest of the run went on"
+
+
+def _how_it_ended(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         sig = signal.Signals(-exitcode)
-        hint = _SIGNAL_HINTS.get(sig, "killed by a signal")
-        return f"the worker process decoding it died ({sig.name}: {hint}); the rest of the run went on"
-    return f"the worker process decoding it exited unexpectedly (exit code {exitcode}); the rest of the run went on"
+        return f"{sig.name}: {_SIGNAL_HINTS.get(sig, 'killed by a signal')}"
+    return f"exit code {exitcode}"
 
 
 def _worker_main(conn: Connection, settings: dict, encode: EncodeFn) -> None:
@@ -226,6 +242,8 @@ def _worker_main(conn: Connection, settings: dict, encode: EncodeFn) -> None:
         encoder = build_audio_encoder(settings["encoder"], settings["config"])
     except Exception as exc:  # noqa: BLE001 - said to the main process, which stops the run
         _send(conn, ("error", f"cannot build the '{settings['encoder']}' encoder: {exc}"))
+        return
+    if not _send(conn, ("ready", None)):
         return
     while True:
         try:
