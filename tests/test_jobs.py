@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from collection_snapshot import assert_same_collection, make_library, plain_index, snapshot
 
+from soundseek import jobs
 from soundseek.cli import main
-from soundseek.indexer import encode_found, index_paths, open_for_indexing
+from soundseek.indexer import EncodedFile, encode_found, index_paths, open_for_indexing
 from soundseek.jobs import ProcessIndexer, check_jobs, death_reason
 from soundseek.library.scan import FoundFile
+from soundseek.store import Collection
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -30,6 +32,15 @@ def encode_or_die(item: FoundFile, encoder, *, max_duration: float):  # type: ig
     if name.startswith("oom_"):
         os.kill(os.getpid(), signal.SIGKILL)
     return encode_found(item, encoder, max_duration=max_duration)
+
+
+def ids(coll_dir: Path) -> list[tuple[int, str, list[int]]]:
+    """(sound id, path, segment ids) of every sound: results are committed in scan order, so the ids
+    are those of an in-process run too."""
+    coll = Collection.open(coll_dir)
+    out = [(s.id, s.path, list(coll.segment_ids_of_sound(s.id))) for s in coll.sounds(limit=1000)]
+    coll.close()
+    return out
 
 
 def jobs_index(lib: Path, coll_dir: Path, jobs: int, **kwargs):  # type: ignore[no-untyped-def]
@@ -49,6 +60,7 @@ def test_workers_store_what_an_in_process_run_stores(tmp_path: Path, jobs: int) 
     assert {os.path.basename(p) for p, _ in report.failed} == {"silent.wav", "broken.flac"}
     assert (stats.workers, stats.deaths) == (jobs, 0)
     assert_same_collection(plain, snapshot(tmp_path / "jobs"))
+    assert ids(tmp_path / "jobs") == ids(tmp_path / "plain")
     report, stats = jobs_index(lib, tmp_path / "jobs", jobs)  # the failed files are tried again, alone
     assert (report.added, report.unchanged, len(report.failed), stats.workers) == (0, 10, 2, min(jobs, 2))
     for name in ("silent.wav", "broken.flac"):
@@ -73,6 +85,29 @@ def test_a_file_that_kills_its_worker_is_skipped_with_the_reason(tmp_path: Path)
                                                                    "oom_s05.wav"}
     survivors = {p: s for p, s in plain["sounds"].items() if not p.endswith(("/s00.wav", "/s05.wav"))}
     assert_same_collection({"failures": got["failures"], "sounds": survivors}, got)
+
+
+def test_results_held_back_are_bounded_and_never_block_the_file_they_wait_for(tmp_path: Path, monkeypatch) -> None:
+    """With no room for results that come back early, only the file they wait for is handed out (and
+    after a worker dies its files go back in scan order): the run ends, with the same collection."""
+    monkeypatch.setattr(jobs, "HELD_BYTES", 0)
+    lib = make_library(tmp_path / "lib")
+    plain = plain_index(lib, tmp_path / "plain")
+    (lib / "engines" / "s02.wav").rename(lib / "engines" / "segv_s02.wav")
+    report, stats = jobs_index(lib, tmp_path / "jobs", 2, encode=encode_or_die)
+    assert (report.added, len(report.failed), stats.deaths) == (9, 3, 1)
+    got = snapshot(tmp_path / "jobs")
+    assert_same_collection({"failures": got["failures"],
+                            "sounds": {p: s for p, s in plain["sounds"].items() if not p.endswith("/s02.wav")}}, got)
+
+
+def test_scan_order_holds_early_results() -> None:
+    order = jobs._ScanOrder()
+    item = FoundFile(Path("/x.wav"), Path("/"), 1, 1)
+    assert list(order.release(1, EncodedFile(item, failure="b"))) == []  # waits for 0
+    assert order.may_send(0) and order.may_send(2)
+    assert [d.failure for d in order.release(0, EncodedFile(item, failure="a"))] == ["a", "b"]
+    assert order.next == 2 and order.held == {}
 
 
 def test_jobs_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -3,8 +3,10 @@
 The main process keeps the collection's writer lock and stays its only writer: it scans, skips
 unchanged files, adopts moves and forgets deleted files as a plain run does (`indexer.py`), then hands
 the files still to index to the workers one at a time and commits each result, in its own
-transaction, through the same function as a plain run (`indexer.commit_encoded`). So the collection,
-the per-file failures and their reasons, and the resume after a kill are those of a plain run.
+transaction, through the same function as a plain run (`indexer.commit_encoded`), in scan order (a
+result that comes back early waits for those before it; while more than `HELD_BYTES` of results wait,
+only the file they wait for is handed out). So the collection, ids included, the per-file failures
+and their reasons, and the resume after a kill are those of a plain run.
 
 Workers are started with `spawn` (no copy of the main process's threads or open SQLite handles), each
 builds the encoder once (YAMNet's interpreter on the thread count of the collection's config: 1 by
@@ -19,6 +21,7 @@ process. Killing the main process ends the workers: each exits when its pipe to 
 
 from __future__ import annotations
 
+import heapq
 import multiprocessing
 import os
 import signal
@@ -41,6 +44,9 @@ from soundseek.store import Collection
 
 #: Files handed to a worker ahead of its result: the next one waits in its pipe while it embeds one.
 IN_FLIGHT = 2
+#: Results that came back ahead of an earlier file still being embedded (a long recording) are held
+#: until it is committed, up to this many bytes of arrays (~13 KB for a 5 s clip, ~40 MB for 4 h).
+HELD_BYTES = 64 * 1024 * 1024
 
 #: How a worker turns a found file into an `EncodedFile`: `indexer.encode_found` (tests pass a
 #: module-level function that wraps it, e.g. one that crashes its worker on chosen files).
@@ -99,25 +105,57 @@ class ProcessIndexer:
         known = coll.sound_signatures() if known is None else known
         commit = file_committer(coll, encoder, report, metadata=metadata, known=known, outside_links=outside_links)
         settings = encoder_settings(encoder.name, encoder_config_dict(encoder), max_duration)
-        pool = _Pool(settings, self.encode, self.stats)
+        order = _ScanOrder()
+        pool = _Pool(settings, self.encode, self.stats, order.may_send)
         bar = tqdm(total=len(todo), desc=f"indexing in {min(self.jobs, len(todo))} process(es)", unit="file",
                    disable=quiet, file=sys.stderr)
         with bar:
             started, seconds0 = time.perf_counter(), report.audio_seconds
-            for done in pool.run(todo, min(self.jobs, len(todo))):
+            for seq, back in pool.run(todo, min(self.jobs, len(todo))):
                 if not self.stats.first_result_seconds:
                     self.stats.first_result_seconds = time.perf_counter() - started
-                commit(done)
-                speed = (report.audio_seconds - seconds0) / max(time.perf_counter() - started, 1e-9)
-                bar.set_postfix_str(f"{speed:.0f} audio s/s", refresh=False)
-                bar.update(1)
+                for done in order.release(seq, back):
+                    commit(done)
+                    speed = (report.audio_seconds - seconds0) / max(time.perf_counter() - started, 1e-9)
+                    bar.set_postfix_str(f"{speed:.0f} audio s/s", refresh=False)
+                    bar.update(1)
+
+
+class _ScanOrder:
+    """Results put back in scan order: `release` gives those now next in line."""
+
+    def __init__(self) -> None:
+        self.next, self.held, self.held_bytes = 0, {}, 0
+
+    def release(self, seq: int, done: EncodedFile):  # type: ignore[no-untyped-def]
+        self.held[seq] = done
+        self.held_bytes += _array_bytes(done)
+        while self.next in self.held:
+            done = self.held.pop(self.next)
+            self.held_bytes -= _array_bytes(done)
+            self.next += 1
+            yield done
+
+    def may_send(self, seq: int) -> bool:
+        """Whether file `seq` may be handed out: always the one the held results wait for."""
+        return seq == self.next or self.held_bytes < HELD_BYTES
+
+
+def _array_bytes(done: EncodedFile) -> int:
+    emb = done.embeddings
+    if emb is None:
+        return 0
+    arrays = [emb.vectors, emb.class_scores]
+    if emb.frames is not None:
+        arrays += [emb.frames.times, emb.frames.classes, emb.frames.scores, emb.frames.loudness]
+    return sum(a.nbytes for a in arrays if a is not None)
 
 
 @dataclass
 class _Worker:
     process: multiprocessing.process.BaseProcess
     conn: Connection
-    pending: deque[FoundFile] = field(default_factory=deque)
+    pending: deque[tuple[int, FoundFile]] = field(default_factory=deque)  # (scan position, file), in order
     ready: bool = False  # it said its encoder is built
 
     def alive(self) -> bool:
@@ -125,15 +163,16 @@ class _Worker:
 
 
 class _Pool:
-    """Worker processes fed from one queue; yields each file's `EncodedFile` as it comes back."""
+    """Worker processes fed from one queue (files by scan position, the earliest first); yields
+    (scan position, `EncodedFile`) as each comes back. `may_send(position)` can hold a file back."""
 
-    def __init__(self, settings: dict, encode: EncodeFn, stats: JobsRunStats) -> None:
-        self.settings, self.encode, self.stats = settings, encode, stats
+    def __init__(self, settings: dict, encode: EncodeFn, stats: JobsRunStats, may_send: Callable[[int], bool]) -> None:
+        self.settings, self.encode, self.stats, self.may_send = settings, encode, stats, may_send
         self.context = multiprocessing.get_context("spawn")
-        self.queue: deque[FoundFile] = deque()
+        self.queue: list[tuple[int, FoundFile]] = []  # a heap
 
     def run(self, todo: list[FoundFile], workers: int):  # type: ignore[no-untyped-def]
-        self.queue = deque(todo)
+        self.queue = list(enumerate(todo))  # sorted: already a heap
         crew = [self._start() for _ in range(workers)]
         try:
             while self.queue or any(w.pending for w in crew):
@@ -143,6 +182,8 @@ class _Pool:
                         crew[i] = w = self._start()
                     self._feed(w)
                 busy = [w for w in crew if w.pending]
+                if not busy:  # cannot happen (the file results wait for is always sent); never hang on it
+                    raise SoundseekError("internal error: indexing workers idle with files left")
                 ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
                 for w in busy:
                     if w.conn in ready or w.process.sentinel in ready:
@@ -163,14 +204,14 @@ class _Pool:
         return _Worker(process, ours)
 
     def _feed(self, w: _Worker) -> None:
-        while self.queue and len(w.pending) < IN_FLIGHT and w.alive():
-            item = self.queue.popleft()
+        while self.queue and len(w.pending) < IN_FLIGHT and w.alive() and self.may_send(self.queue[0][0]):
+            entry = heapq.heappop(self.queue)
             try:
-                w.conn.send(item)
+                w.conn.send(entry[1])
             except OSError:  # it died: _bury will requeue what it held
-                self.queue.appendleft(item)
+                heapq.heappush(self.queue, entry)
                 return
-            w.pending.append(item)
+            w.pending.append(entry)
 
     def _collect(self, w: _Worker):  # type: ignore[no-untyped-def]
         """Every message the worker has sent so far (also after it died: the pipe keeps them)."""
@@ -187,8 +228,7 @@ class _Pool:
             if kind == "ready":
                 w.ready = True
                 continue
-            w.pending.popleft()
-            yield payload
+            yield w.pending.popleft()[0], payload
 
     def _bury(self, w: _Worker):  # type: ignore[no-untyped-def]
         """A dead worker: the file it was on fails with the reason, the others go back to the queue.
@@ -200,11 +240,12 @@ class _Pool:
                                  "its messages, if any, are above")
         if not w.pending:
             return
-        culprit = w.pending.popleft()
-        self.queue.extendleft(reversed(w.pending))
+        seq, culprit = w.pending.popleft()
+        for entry in w.pending:
+            heapq.heappush(self.queue, entry)
         w.pending.clear()
         self.stats.deaths += 1
-        yield EncodedFile(culprit, failure=death_reason(w.process.exitcode))
+        yield seq, EncodedFile(culprit, failure=death_reason(w.process.exitcode))
 
     def _stop(self, w: _Worker) -> None:
         if w.process.is_alive() and not w.conn.closed:
