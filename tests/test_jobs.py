@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from collection_snapshot import assert_same_collection, make_library, plain_index, snapshot
+from conftest import tone, write_wav
 
 from soundseek import jobs
 from soundseek.cli import main
@@ -77,7 +78,7 @@ def test_a_file_that_kills_its_worker_is_skipped_with_the_reason(tmp_path: Path)
     report, stats = jobs_index(lib, tmp_path / "jobs", 2, encode=encode_or_die)
     reasons = {os.path.basename(p): why for p, why in report.failed}
     assert report.added == 8 and stats.deaths == 2
-    assert 2 < stats.workers <= 4  # a new worker for a dead one while files are left
+    assert 2 <= stats.workers <= 4  # a new worker for a dead one when files are still queued
     assert "died (SIGSEGV: a crash in a decoder" in reasons["segv_s00.wav"]
     assert "died (SIGKILL: killed from outside: most often the system ran out of memory" in reasons["oom_s05.wav"]
     got = snapshot(tmp_path / "jobs")
@@ -95,10 +96,30 @@ def test_results_held_back_are_bounded_and_never_block_the_file_they_wait_for(tm
     plain = plain_index(lib, tmp_path / "plain")
     (lib / "engines" / "s02.wav").rename(lib / "engines" / "segv_s02.wav")
     report, stats = jobs_index(lib, tmp_path / "jobs", 2, encode=encode_or_die)
-    assert (report.added, len(report.failed), stats.deaths) == (9, 3, 1)
+    assert (report.added, len(report.failed), stats.deaths, stats.workers) == (9, 3, 1, 3)  # one replaced
     got = snapshot(tmp_path / "jobs")
     assert_same_collection({"failures": got["failures"],
                             "sounds": {p: s for p, s in plain["sounds"].items() if not p.endswith("/s02.wav")}}, got)
+
+
+def test_long_files_go_to_idle_workers_first(tmp_path: Path, monkeypatch) -> None:
+    """Two workers, two files: each worker gets one (none queued behind a long one on a busy worker)."""
+    monkeypatch.setattr(jobs, "PREFETCH_BYTES", 0)
+    lib = tmp_path / "lib"
+    for i in range(3):
+        write_wav(lib / f"take{i}.wav", tone(300.0 + 100 * i, 2.0))
+    sent: list[int] = []
+    real = jobs._Pool._feed
+
+    def feed(self, w, depth):  # type: ignore[no-untyped-def]
+        before = len(w.pending)
+        real(self, w, depth)
+        sent.extend([depth] * (len(w.pending) - before))
+
+    monkeypatch.setattr(jobs._Pool, "_feed", feed)
+    report, stats = jobs_index(lib, tmp_path / "c", 2)
+    assert report.added == 3 and stats.workers == 2
+    assert sent == [1, 1, 1]  # never a second file on a worker: all three count as long here
 
 
 def test_scan_order_holds_early_results() -> None:

@@ -42,8 +42,12 @@ from soundseek.indexer import EncodedFile, IndexReport, encode_found, encoder_se
 from soundseek.library.scan import FoundFile
 from soundseek.store import Collection
 
-#: Files handed to a worker ahead of its result: the next one waits in its pipe while it embeds one.
+#: Files handed to a worker at once: the next one waits in its pipe while it embeds one, so that it
+#: never waits for the main process between short files. Every worker gets one before any gets two,
+#: and only files up to PREFETCH_BYTES are queued behind another (a long recording never waits behind
+#: a file on a busy worker while another worker may be free).
 IN_FLIGHT = 2
+PREFETCH_BYTES = 16 * 1024 * 1024
 #: Results that came back ahead of an earlier file still being embedded (a long recording) are held
 #: until it is committed, up to this many bytes of arrays (~13 KB for a 5 s clip, ~40 MB for 4 h).
 HELD_BYTES = 64 * 1024 * 1024
@@ -179,8 +183,10 @@ class _Pool:
                 for i, w in enumerate(crew):
                     if self.queue and not w.pending and not w.alive():  # a new worker for a dead one
                         self._stop(w)
-                        crew[i] = w = self._start()
-                    self._feed(w)
+                        crew[i] = self._start()
+                for depth in range(1, IN_FLIGHT + 1):  # one each first, then a second where it fits
+                    for w in crew:
+                        self._feed(w, depth)
                 busy = [w for w in crew if w.pending]
                 if not busy:  # cannot happen (the file results wait for is always sent); never hang on it
                     raise SoundseekError("internal error: indexing workers idle with files left")
@@ -203,15 +209,19 @@ class _Pool:
         self.stats.workers += 1
         return _Worker(process, ours)
 
-    def _feed(self, w: _Worker) -> None:
-        while self.queue and len(w.pending) < IN_FLIGHT and w.alive() and self.may_send(self.queue[0][0]):
-            entry = heapq.heappop(self.queue)
-            try:
-                w.conn.send(entry[1])
-            except OSError:  # it died: _bury will requeue what it held
-                heapq.heappush(self.queue, entry)
-                return
-            w.pending.append(entry)
+    def _feed(self, w: _Worker, depth: int) -> None:
+        """Hand the next file to `w` if it holds fewer than `depth` (a second one only when both are short)."""
+        if not self.queue or len(w.pending) >= depth or not w.alive() or not self.may_send(self.queue[0][0]):
+            return
+        if w.pending and max(f.size for _, f in [*w.pending, self.queue[0]]) > PREFETCH_BYTES:
+            return
+        entry = heapq.heappop(self.queue)
+        try:
+            w.conn.send(entry[1])
+        except OSError:  # it died: _bury will requeue what it held
+            heapq.heappush(self.queue, entry)
+            return
+        w.pending.append(entry)
 
     def _collect(self, w: _Worker):  # type: ignore[no-untyped-def]
         """Every message the worker has sent so far (also after it died: the pipe keeps them)."""
