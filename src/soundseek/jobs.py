@@ -44,8 +44,8 @@ from soundseek.store import Collection
 
 #: Files handed to a worker at once: the next one waits in its pipe while it embeds one, so that it
 #: never waits for the main process between short files. Every worker gets one before any gets two,
-#: and only files up to PREFETCH_BYTES are queued behind another (a long recording never waits behind
-#: a file on a busy worker while another worker may be free).
+#: and a second file is queued only when both are at most PREFETCH_BYTES (a long recording goes only to
+#: a worker with nothing else to do, and nothing waits behind one).
 IN_FLIGHT = 2
 PREFETCH_BYTES = 16 * 1024 * 1024
 #: Results that came back ahead of an earlier file still being embedded (a long recording) are held
