@@ -114,7 +114,8 @@ def index_paths(
     wait: wait for another writer of the collection instead of refusing (CollectionBusy).
     outside_links: read sidecars whose symlinks lead outside their root (off: they are ignored).
     index_todo: how the new and changed files are decoded, embedded and stored (default `index_found`,
-        in this process; `soundseek.distributed.RayIndexer` spreads it over a Ray cluster).
+        in this process; `soundseek.jobs.ProcessIndexer` spreads it over worker processes,
+        `soundseek.distributed.RayIndexer` over a Ray cluster).
     """
     with coll.writer_lock(wait=wait):
         return _index_locked(coll, roots, encoder, metadata=metadata, max_duration=max_duration, quiet=quiet,
@@ -159,11 +160,9 @@ def index_found(coll: Collection, todo: list[FoundFile], encoder: AudioEncoder, 
                 quiet: bool = False, known: dict | None = None, outside_links: bool = False) -> None:
     """Decode, embed and commit these files (new or changed), one transaction each, into `report`."""
     known = coll.sound_signatures() if known is None else known
-    names = encoder.class_names
-    bar = tqdm(todo, desc="indexing", unit="file", disable=quiet or not todo, file=sys.stderr)
-    for item in bar:
-        _index_one(coll, item, encoder, report, metadata=metadata, max_duration=max_duration,
-                   was_known=str(item.path) in known, class_names=names, outside_links=outside_links)
+    commit = file_committer(coll, encoder, report, metadata=metadata, known=known, outside_links=outside_links)
+    for item in tqdm(todo, desc="indexing", unit="file", disable=quiet or not todo, file=sys.stderr):
+        commit(encode_found(item, encoder, max_duration=max_duration))
 
 
 def missing_under(roots: list[Path], found: list[FoundFile], known: dict) -> dict[str, tuple[int, int]]:
@@ -213,8 +212,8 @@ class EncodedFile:
 
 
 class TodoIndexer(Protocol):
-    """How a run indexes its new and changed files: `index_found` here, or the Ray path
-    (`soundseek.distributed`). Results go into `report`, failures into the collection."""
+    """How a run indexes its new and changed files: `index_found` here, worker processes
+    (`soundseek.jobs`) or the Ray path (`soundseek.distributed`). Results go into `report`, failures into the collection."""
 
     def __call__(self, coll: Collection, todo: list[FoundFile], encoder: AudioEncoder, report: IndexReport, *,
                  metadata: dict[str, str] | None = None, max_duration: float = DEFAULT_MAX_DURATION,
@@ -267,11 +266,24 @@ def commit_encoded(coll: Collection, done: EncodedFile, report: IndexReport, *, 
         report.added += 1
 
 
-def _index_one(coll: Collection, item: FoundFile, encoder: AudioEncoder, report: IndexReport, *,
-               metadata: dict[str, str] | None, max_duration: float, was_known: bool,
-               class_names: list[str] | None, outside_links: bool) -> None:
-    commit_encoded(coll, encode_found(item, encoder, max_duration=max_duration), report, space=encoder.name,
-                   metadata=metadata, was_known=was_known, class_names=class_names, outside_links=outside_links)
+def file_committer(coll: Collection, encoder: AudioEncoder, report: IndexReport, *, metadata: dict[str, str] | None,
+                   known: dict, outside_links: bool) -> Callable[[EncodedFile], None]:
+    """`commit_encoded` for the files of one run, as the other indexers (worker processes, Ray) call it.
+    `known`: the collection's `sound_signatures()` before the run (a known path counts as updated, and its
+    old version is forgotten if it now fails). The caller holds the writer lock."""
+    names = encoder.class_names
+
+    def commit(done: EncodedFile) -> None:
+        commit_encoded(coll, done, report, space=encoder.name, metadata=metadata,
+                       was_known=str(done.item.path) in known, class_names=names, outside_links=outside_links)
+
+    return commit
+
+
+def encoder_settings(encoder_name: str, config: dict, max_duration: float) -> dict:
+    """What a worker (a process, a Ray actor) needs to embed exactly as this process would: the encoder's
+    registry name, its config and `max_duration` (a Ray shard records them)."""
+    return {"encoder": encoder_name, "config": config, "max_duration": float(max_duration)}
 
 
 def store_sound(coll: Collection, record: SoundRecord, audio_hash: str, spans: list[Span],

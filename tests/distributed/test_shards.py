@@ -91,8 +91,8 @@ def test_missing_ray_names_the_extra_and_touches_nothing(tmp_path: Path, monkeyp
 
 def test_ray_options_are_checked_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "lib").mkdir()
-    assert main(["index", str(tmp_path / "lib"), "--collection", str(tmp_path / "c"), "--jobs", "2"]) == 2
-    assert "use it with --ray" in capsys.readouterr().err
+    assert main(["index", str(tmp_path / "lib"), "--collection", str(tmp_path / "c"), "--jobs", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err
     assert main(["index", "--collection", str(tmp_path / "c"), "--ray", str(tmp_path / "lib")]) == 2
     assert "put --ray after the folders" in capsys.readouterr().err
     assert main(["index", str(tmp_path / "lib"), "--collection", str(tmp_path / "c"), "--ray", "--jobs", "0"]) == 2

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import noise, tone, write_wav
 
 from soundseek.cli import main as cli_main
@@ -49,8 +50,9 @@ def _library(folder: Path) -> None:
         write_wav(folder / f"clip_{i:02d}.wav", tone(200.0 + 50 * i, seconds) + noise(seconds, amp=0.02, seed=i))
 
 
-def _index_args(lib: Path, coll: Path) -> list[str]:
-    return ["index", str(lib), "--collection", str(coll), "--encoder", "mfcc", "--quiet", "--no-learn"]
+def _index_args(lib: Path, coll: Path, jobs: int) -> list[str]:
+    return ["index", str(lib), "--collection", str(coll), "--encoder", "mfcc", "--quiet", "--no-learn",
+            "--jobs", str(jobs)]
 
 
 def _count_statements(monkeypatch, args: list[str]) -> int:
@@ -81,18 +83,21 @@ def _contents(coll: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
-def test_index_killed_at_random_points_resumes_exactly(tmp_path, monkeypatch):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_index_killed_at_random_points_resumes_exactly(tmp_path, monkeypatch, jobs):
+    """With --jobs the main process (the writer) is killed; its workers end when their pipe closes
+    (`subprocess.run` returns only once every process holding the child's stderr has exited)."""
     lib = tmp_path / "lib"
     _library(lib)
-    total = _count_statements(monkeypatch, _index_args(lib, tmp_path / "reference"))
+    total = _count_statements(monkeypatch, _index_args(lib, tmp_path / "reference", jobs))
     expected = _contents(tmp_path / "reference")
     assert len(expected) == CLIPS and all(n > 0 for n, _ in expected.values())
     rng = random.Random(SEED)
     points = sorted(rng.sample(range(1, total + 1), TRIALS))
     for trial, point in enumerate(points):
         coll = tmp_path / f"coll_{trial}"
-        child = subprocess.run([sys.executable, "-c", KILL_AT_STATEMENT, str(point), *_index_args(lib, coll)],
+        child = subprocess.run([sys.executable, "-c", KILL_AT_STATEMENT, str(point), *_index_args(lib, coll, jobs)],
                                capture_output=True, text=True, timeout=120)
         assert child.returncode == -signal.SIGKILL, (point, total, child.stderr[-500:])
-        assert cli_main(_index_args(lib, coll)) == 0  # resume
+        assert cli_main(_index_args(lib, coll, jobs)) == 0  # resume
         assert _contents(coll) == expected, (trial, point, total)

@@ -43,6 +43,10 @@ def _register_index(sub: argparse._SubParsersAction) -> None:
                    help="when another run is writing the collection, wait for it (default: refuse and say who)")
     p.add_argument("--allow-outside-links", action="store_true",
                    help="read .txt/.json sidecars even when they are symlinks leading outside the indexed folders")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="decode and embed in N worker processes while this one writes the collection (default: "
+                        "the CPUs this process may use; a file that crashes its worker is skipped with the reason); "
+                        "with --ray: the number of Ray workers (default: this machine's CPUs, or all the cluster's)")
     _ray_args(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_index)
@@ -125,8 +129,6 @@ def _ray_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="decode and embed on Ray workers: a cluster's HOST:PORT (or 'auto'); without an address, "
                         "a local Ray instance for this run. Put it after the folders, or write --ray=ADDRESS")
-    g.add_argument("--jobs", type=int, metavar="N",
-                   help="with --ray: number of Ray workers (default: this machine's CPUs, or all the cluster's)")
 
 
 def _collection_arg(p: argparse.ArgumentParser) -> None:
@@ -175,7 +177,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from soundseek.library.textmeta import load_metadata_csv
 
     root = resolve_collection(args.collection)
-    ray_indexer = ray_indexer_from(args)  # before the collection is touched: a missing extra changes nothing
+    todo_indexer = todo_indexer_from(args)  # before the collection is touched: a bad option changes nothing
     coll, encoder = open_for_indexing(root, args.encoder, parse_settings(args.encoder_config) or None, say=_say(args))
     paths = list(args.paths) or coll.roots()
     if not paths:
@@ -189,27 +191,26 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.index_kind and args.index_kind != coll.index_kind:
         coll.set_meta("index_kind", args.index_kind)
     report = index_paths(coll, paths, encoder, metadata=metadata, max_duration=args.max_duration, quiet=args.quiet,
-                         wait=args.wait, outside_links=args.allow_outside_links, index_todo=ray_indexer)
+                         wait=args.wait, outside_links=args.allow_outside_links, index_todo=todo_indexer)
     if args.model:
         from soundseek.search.joint import attach_model
         attach_model(coll, args.model)
     print_index_report(report, root, quiet=args.quiet)
-    if ray_indexer is not None and ray_indexer.stats.partitions:
-        st = ray_indexer.stats
-        print(f"ray: {st.partitions} partitions on {st.workers} worker(s): {st.computed} computed, "
-              f"{st.reused} reused from an interrupted run")
+    print_indexer_stats(todo_indexer)
     if not args.no_learn:
         from soundseek.search.library import learn_from_library
         print(learn_from_library(coll))
     return 0
 
 
-def ray_indexer_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The Ray indexer `--ray [ADDRESS]` and `--jobs N` ask for, or None (index in this process)."""
+def todo_indexer_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """How `index` embeds: on Ray with `--ray [ADDRESS]`, else in `--jobs N` worker processes."""
+    from soundseek.jobs import ProcessIndexer, check_jobs
+
+    if args.jobs is not None:
+        check_jobs(args.jobs)  # 0 or negative: refused, with or without --ray
     if args.ray is None:
-        if args.jobs is not None:
-            raise QueryError("--jobs sets the number of Ray workers: use it with --ray")
-        return None
+        return ProcessIndexer(check_jobs(args.jobs))
     from soundseek.distributed import RayIndexer, RayOptions, require_ray
 
     if args.ray and Path(args.ray).exists():
@@ -217,6 +218,19 @@ def ray_indexer_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                          "(soundseek index FOLDER --ray), or write --ray=HOST:PORT")
     require_ray()
     return RayIndexer(RayOptions(address=args.ray or None, workers=args.jobs))
+
+
+def print_indexer_stats(indexer) -> None:  # type: ignore[no-untyped-def]
+    """One line on the worker processes or Ray workers of the run, when there were any."""
+    from soundseek.jobs import ProcessIndexer
+
+    st = indexer.stats
+    if isinstance(indexer, ProcessIndexer):
+        if st.deaths:
+            print(f"worker processes: {st.workers} started, {st.deaths} died on a file (skipped, reason above)")
+    elif st.partitions:
+        print(f"ray: {st.partitions} partitions on {st.workers} worker(s): {st.computed} computed, "
+              f"{st.reused} reused from an interrupted run")
 
 
 def print_index_report(report, root: Path, *, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from soundseek.distributed.cluster import RayOptions, ray_session, require_ray
 from soundseek.distributed.ingest import Shard, encoder_settings, plan_ingest, prune_stale, run_plan
 from soundseek.distributed.shards import read_shard, staging_dir, table_to_encoded
 from soundseek.encoders import AudioEncoder, encoder_config_dict
-from soundseek.indexer import IndexReport, commit_encoded
+from soundseek.indexer import IndexReport, file_committer
 from soundseek.library.scan import FoundFile
 from soundseek.store import Collection
 
@@ -101,9 +101,8 @@ class ShardLoader:
     outside_links: bool
 
     def load(self, path: Path) -> None:
-        names = self.encoder.class_names
+        commit = file_committer(self.coll, self.encoder, self.report, metadata=self.metadata, known=self.known,
+                                outside_links=self.outside_links)
         for done in table_to_encoded(read_shard(path)):
-            commit_encoded(self.coll, done, self.report, space=self.encoder.name, metadata=self.metadata,
-                           was_known=str(done.item.path) in self.known, class_names=names,
-                           outside_links=self.outside_links)
+            commit(done)
         path.unlink()

@@ -28,7 +28,7 @@ from soundseek.distributed.shards import (
     write_shard,
 )
 from soundseek.errors import SoundseekError
-from soundseek.indexer import encode_found
+from soundseek.indexer import encode_found, encoder_settings  # noqa: F401  (re-exported: part of this stage's API)
 from soundseek.library.scan import FoundFile
 
 #: Automatic partitioning: about this many partitions per worker (for load balance), each of at most
@@ -37,11 +37,6 @@ from soundseek.library.scan import FoundFile
 PARTITIONS_PER_WORKER = 4
 MAX_PARTITION_FILES = 64
 MAX_PARTITION_BYTES = 256 * 1024 * 1024
-
-
-def encoder_settings(encoder_name: str, config: dict, max_duration: float) -> dict:
-    """What a worker needs to embed exactly as the driver would (and what a shard records)."""
-    return {"encoder": encoder_name, "config": config, "max_duration": float(max_duration)}
 
 
 @dataclass(frozen=True)
