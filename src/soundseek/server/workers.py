@@ -1,0 +1,130 @@
+"""`soundseek serve --workers N`: N processes answering on one port.
+
+The parent binds the listening socket once and runs uvicorn's process supervisor
+(`uvicorn.supervisors.Multiprocess`): it starts N spawned worker processes that all accept on that
+socket, pings them, replaces one that dies, and on SIGINT/SIGTERM terminates and joins them all. The
+parent never builds a search engine. Each worker calls `worker_app` (an app factory, pickled with its
+`WorkerSettings`), which builds the same app as a single-process server: its own engine, lock, result
+cache, Host check, token and upload limits, and it follows a re-indexed collection on its own. A worker
+asks the kernel to send it SIGTERM when the parent dies (Linux `PR_SET_PDEATHSIG`), so even a killed
+parent leaves no orphan answering on the port.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from soundseek.errors import SoundseekError
+
+#: uvicorn's exit code for a worker that failed before serving (the supervisor then stops, not retries).
+STARTUP_FAILURE = 3
+
+
+class ServeError(SoundseekError):
+    """The server cannot start as asked (bad worker count, address in use)."""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Everything a worker needs to build its app (pickled into each spawned worker)."""
+
+    collection_dir: Path
+    token: str | None
+    max_upload_bytes: int
+    max_upload_seconds: float
+    cache_size: int
+    model_dir: Path | None
+    allowed_hosts: frozenset[str]
+    parent_pid: int
+
+
+def check_workers(workers: int) -> int:
+    """`workers` if it is a usable process count, else ServeError."""
+    if workers < 1:
+        raise ServeError(f"--workers must be at least 1 (got {workers}): each worker is one server process")
+    return workers
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for `host:port` (port 0 picks a free one), inheritable by the workers."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def worker_app(settings: WorkerSettings) -> Any:
+    """The app factory each worker runs: the single-process app plus a background warm-up.
+
+    A failure to build it (collection gone, unreadable) ends the worker with STARTUP_FAILURE, which
+    stops the supervisor instead of restarting the worker forever.
+    """
+    _exit_with_parent(settings.parent_pid)
+    from soundseek.server.app import create_app
+
+    try:
+        app = create_app(settings.collection_dir, token=settings.token, max_upload_bytes=settings.max_upload_bytes,
+                         max_upload_seconds=settings.max_upload_seconds, cache_size=settings.cache_size,
+                         model_dir=settings.model_dir, allowed_hosts=settings.allowed_hosts)
+    except Exception as exc:  # noqa: BLE001 - any failure here must stop the supervisor, with the reason
+        print(f"soundseek: error: worker {os.getpid()} could not open the collection: {exc}", file=sys.stderr,
+              flush=True)
+        sys.exit(STARTUP_FAILURE)
+    threading.Thread(target=_warm, args=(app.state.soundseek,), name="soundseek-warm", daemon=True).start()
+    return app
+
+
+def _warm(state: Any) -> None:
+    started = time.perf_counter()
+    state.warm()
+    print(f"soundseek: worker {os.getpid()} ready ({time.perf_counter() - started:.1f} s of warm-up)",
+          file=sys.stderr, flush=True)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Have the kernel SIGTERM this process when its parent exits (Linux); if the parent is already
+    gone, stop now."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        sys.exit(STARTUP_FAILURE)
+
+
+def serve_workers(settings: WorkerSettings, sock: socket.socket, *, workers: int, log_level: str) -> int:
+    """Run `workers` worker processes on `sock` until SIGINT/SIGTERM; 0 on a clean stop, 2 when a
+    worker could not start."""
+    from uvicorn import Config
+    from uvicorn.supervisors import Multiprocess
+
+    config = Config(partial(worker_app, settings), factory=True, workers=workers, log_level=log_level,
+                    access_log=log_level in ("info", "debug"))
+    supervisor = Multiprocess(config, sockets=[sock])
+    try:
+        supervisor.run()
+    finally:
+        sock.close()
+    failed = [p.pid for p in supervisor.processes if p.exitcode == STARTUP_FAILURE]
+    if failed:
+        print(f"soundseek: error: worker(s) {failed} failed to start (see above); the server stopped",
+              file=sys.stderr)
+        return 2
+    return 0
