@@ -199,3 +199,14 @@ def test_a_killed_parent_leaves_no_worker(small_collection, tmp_path):
 def test_zero_workers_is_a_clear_error(small_collection, capsys, workers):
     assert main(["serve", "--collection", str(small_collection / "coll"), "--workers", workers]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_a_clear_error_and_not_shared(small_collection, capsys):
+    """SO_REUSEPORT would let a second server join the port silently: the plain bind check refuses."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        argv = ["serve", "--collection", str(small_collection / "coll"), "--port", str(port), "--workers", "2"]
+        assert main(argv) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

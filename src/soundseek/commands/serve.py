@@ -84,7 +84,7 @@ def _serve_workers(args: argparse.Namespace, root: Path, token: str | None, work
 
     from soundseek.server.app import check_token
     from soundseek.server.hosts import allowed_names
-    from soundseek.server.workers import WorkerSettings, bind_socket, serve_workers
+    from soundseek.server.workers import WorkerSettings, bind_sockets, serve_workers
     from soundseek.store import Collection
 
     check_token(token)
@@ -98,9 +98,9 @@ def _serve_workers(args: argparse.Namespace, root: Path, token: str | None, work
     settings = WorkerSettings(root, token, int(args.max_upload_mb * 1024 * 1024), args.max_upload_seconds,
                               0 if args.no_cache else 1024, args.model, allowed_names(args.host, args.allow_host),
                               os.getpid())
-    sock = bind_socket(args.host, args.port)
-    _announce(args.host, sock.getsockname()[1])
-    return serve_workers(settings, sock, workers=workers, log_level=args.log_level)
+    sockets = bind_sockets(args.host, args.port, workers)
+    _announce(args.host, sockets[0].getsockname()[1])
+    return serve_workers(settings, sockets, log_level=args.log_level)
 
 
 def _say(message: str) -> None:

@@ -1,9 +1,18 @@
 """`soundseek serve --workers N`: N processes answering on one port.
 
-The parent binds the listening socket once and runs uvicorn's process supervisor
-(`uvicorn.supervisors.Multiprocess`): it starts N spawned worker processes that all accept on that
-socket, pings them, replaces one that dies, and on SIGINT/SIGTERM terminates and joins them all. The
-parent never builds a search engine. Each worker calls `worker_app` (an app factory, pickled with its
+The parent binds N sockets to the port with SO_REUSEPORT, one per worker, and runs uvicorn's process
+supervisor (`uvicorn.supervisors.Multiprocess`, uvicorn pinned in pyproject.toml): it starts N spawned
+worker processes, pings them, replaces one that dies, and on SIGINT/SIGTERM terminates and joins them
+all. The parent never builds a search engine.
+
+Why one socket per worker: with one shared listening socket, the worker that wakes first accepts every
+connection waiting (asyncio accepts up to the listen backlog per wake-up), so a burst of keep-alive
+connections (a browser opens six, the load test eight) lands on one worker and the other idles
+(measured: 8/0 and 7/1). With SO_REUSEPORT the kernel spreads new connections over the workers'
+sockets by a hash of the client address and port (random-like, not load-aware). The parent keeps every
+socket open, so connections waiting on a dead worker's socket are answered by its replacement (a
+restarted worker listens on all the sockets). Before binding them the parent checks with a plain bind
+that nothing else listens on the port, so a second server cannot silently share it. Each worker calls `worker_app` (an app factory, pickled with its
 `WorkerSettings`), which builds the same app as a single-process server: its own engine, lock, result
 cache, Host check, token and upload limits, and it follows a re-indexed collection on its own. A worker
 asks the kernel to send it SIGTERM when the parent dies (Linux `PR_SET_PDEATHSIG`), so even a killed
@@ -54,11 +63,21 @@ def check_workers(workers: int) -> int:
     return workers
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A bound TCP socket for `host:port` (port 0 picks a free one), inheritable by the workers."""
+def bind_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """`count` sockets bound to `host:port` with SO_REUSEPORT (port 0: one free port for all), after
+    checking that no other program listens there. ServeError when the port cannot be had."""
+    if port:
+        _bind(host, port, reuse_port=False).close()
+    first = _bind(host, port, reuse_port=True)
+    return [first, *(_bind(host, first.getsockname()[1], reuse_port=True) for _ in range(count - 1))]
+
+
+def _bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP proto: asyncio then sets TCP_NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -66,6 +85,20 @@ def bind_socket(host: str, port: int) -> socket.socket:
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     sock.set_inheritable(True)
     return sock
+
+
+def _supervisor(config: Any, sockets: list[socket.socket]) -> Any:
+    """uvicorn's Multiprocess, but worker i first listens on socket i only (see the module doc)."""
+    from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+    class SocketPerWorker(Multiprocess):  # type: ignore[misc]
+        def init_processes(self) -> None:
+            for sock in self.sockets:
+                process = Process(self.config, [sock])
+                process.start()
+                self.processes.append(process)
+
+    return SocketPerWorker(config, sockets=sockets)
 
 
 def worker_app(settings: WorkerSettings) -> Any:
@@ -109,19 +142,19 @@ def _exit_with_parent(parent_pid: int) -> None:
         sys.exit(STARTUP_FAILURE)
 
 
-def serve_workers(settings: WorkerSettings, sock: socket.socket, *, workers: int, log_level: str) -> int:
-    """Run `workers` worker processes on `sock` until SIGINT/SIGTERM; 0 on a clean stop, 2 when a
-    worker could not start."""
+def serve_workers(settings: WorkerSettings, sockets: list[socket.socket], *, log_level: str) -> int:
+    """Run one worker process per socket until SIGINT/SIGTERM; 0 on a clean stop, 2 when a worker
+    could not start."""
     from uvicorn import Config
-    from uvicorn.supervisors import Multiprocess
 
-    config = Config(partial(worker_app, settings), factory=True, workers=workers, log_level=log_level,
+    config = Config(partial(worker_app, settings), factory=True, workers=len(sockets), log_level=log_level,
                     access_log=log_level in ("info", "debug"))
-    supervisor = Multiprocess(config, sockets=[sock])
+    supervisor = _supervisor(config, sockets)
     try:
         supervisor.run()
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
     failed = [p.pid for p in supervisor.processes if p.exitcode == STARTUP_FAILURE]
     if failed:
         print(f"soundseek: error: worker(s) {failed} failed to start (see above); the server stopped",
