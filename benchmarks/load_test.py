@@ -21,8 +21,11 @@ sound text made of its classes' names (2,000 distinct texts). Audio queries are 
   mixed:       90% repeated text queries, 10% audio uploads (3 s WAV)
 `run --url URL [--workers N]` runs the phases against a server you started. Before the phases every worker
 gets its own warm-up round (connections are opened until N distinct workers, told apart by the `worker`
-field of /api/health, have each taken one), and each phase reports how its keep-alive connections were
-spread over the workers. `all` also reports each server's memory after its phases (RSS and PSS of the
+field of /api/health, have each taken one). Each phase opens its `--concurrency` keep-alive connections
+first and reports how they were spread over the workers: by default (`--spread even`) a connection that
+lands on a worker already holding its share is reopened, as many independent clients would spread (the
+kernel's spread of one client's burst is random: 8 connections over 2 workers came out 8/0 in 1 of 40
+bursts and 7/1 in 5); `--spread kernel` keeps whatever the kernel chose. `all` also reports each server's memory after its phases (RSS and PSS of the
 supervisor and of every worker, from /proc). Results: benchmarks/results/<--out>.json|md (default load_test).
 The client is a minimal asyncio HTTP/1.1 keep-alive client (cheap per request, since the load generator
 shares the 2 cores with the server). Only loopback addresses are accepted.
@@ -147,6 +150,11 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
         self.body = b""
 
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
     async def request(self, method: str, target: str, body: bytes = b"", content_type: str = "") -> int:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
@@ -208,12 +216,33 @@ def unique_query(rng: random.Random) -> str:
     return f"{words} {rng.randrange(10**9)}"
 
 
+async def open_connections(host: str, port: int, n: int, *, workers: int, even: bool) -> tuple[list[Connection], dict[int, int]]:
+    """`n` keep-alive connections and how many each worker (pid) took. With `even`, a connection that
+    lands on a worker already holding its share (n / workers, rounded up) is closed and another opened
+    (at most 50 n tries), as many independent clients would spread; otherwise the kernel's spread is kept."""
+    share = -(-n // max(workers, 1))
+    conns: list[Connection] = []
+    counts: dict[int, int] = {}
+    for attempt in range(50 * n):
+        if len(conns) == n:
+            break
+        conn = Connection(host, port)
+        pid = await worker_of(conn)
+        if even and counts.get(pid, 0) >= share and attempt < 50 * n - (n - len(conns)):
+            conn.close()
+            continue
+        counts[pid] = counts.get(pid, 0) + 1
+        conns.append(conn)
+    return conns, counts
+
+
 async def run_phase(url: str, name: str, seconds: float, concurrency: int, audio_share: float,
-                    unique: bool, seed: int = 0) -> Phase:
+                    unique: bool, seed: int = 0, *, workers: int = 1, even: bool = True) -> Phase:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     bodies = audio_bodies() if audio_share > 0 else []
     phase = Phase(name, seconds)
+    pool, phase.connections = await open_connections(host, port, concurrency, workers=workers, even=even)
     deadline = time.perf_counter() + seconds
 
     async def connect() -> Connection:
@@ -229,7 +258,7 @@ async def run_phase(url: str, name: str, seconds: float, concurrency: int, audio
 
     async def worker(w: int) -> None:
         rng = random.Random(seed * 1000 + w)
-        conn = await connect()
+        conn = pool[w]
         i = w
         while time.perf_counter() < deadline:
             i += 1
@@ -270,16 +299,19 @@ async def warm_up(url: str, workers: int, attempts: int = 200) -> list[int]:
     return sorted(seen)
 
 
-def run_all_phases(url: str, seconds: float, concurrency: int, label: str, workers: int = 1) -> tuple[list[dict], list[int]]:
-    """The three phases against `url`; returns their summaries and the pids of the workers warmed up."""
+def run_all_phases(url: str, seconds: float, concurrency: int, label: str, workers: int = 1,
+                   even: bool = True) -> tuple[list[dict], list[int]]:
+    """The three phases against `url`; returns their summaries and the pids of the workers warmed up.
+    `even`: spread the connections evenly over the workers (see open_connections)."""
     _check_loopback(url)
     phases = [("text-repeat", 0.0, False), ("text-unique", 0.0, True), ("mixed", 0.1, False)]
     pids = asyncio.run(warm_up(url, workers))
     out = []
     for name, audio_share, unique in phases:
         load = round(os.getloadavg()[0], 2)
-        phase = asyncio.run(run_phase(url, name, seconds, concurrency, audio_share, unique))
+        phase = asyncio.run(run_phase(url, name, seconds, concurrency, audio_share, unique, workers=workers, even=even))
         summary = {"server": label, "workers": workers, "concurrency": concurrency, "load_average_1min_before": load,
+                   "spread": "even" if even else "kernel",
                    **phase.summary()}
         print(json.dumps(summary), file=sys.stderr)
         out.append(summary)
@@ -371,7 +403,8 @@ def write_results(rows: list[dict], collection: Path, seconds: float, *, memory:
     (RESULTS / f"{out}.json").write_text(json.dumps({"meta": meta, "phases": rows, "memory": memory or []}, indent=2))
     lines = [f"Collection: {counts['segments']:,} segments ({counts['sounds']:,} sounds, synthetic); "
              f"machine: {meta['machine']} (shared; load average {meta['load_average_at_end']} at the end); "
-             f"{seconds:g} s per phase; client and server on the same 2 cores; command: `{meta['command']}`", "",
+             f"{seconds:g} s per phase; client and server on the same 2 cores; connections spread over the workers: "
+             f"{', '.join(sorted({str(r.get('spread', 'kernel')) for r in rows}))}; command: `{meta['command']}`", "",
              "| server | phase | conc. | kind | requests | req/s | p50 ms | p99 ms | errors | conns per worker | load before |",
              "|---|---|---:|---|---:|---:|---:|---:|---:|---|---:|"]
     for row in rows:
@@ -411,7 +444,8 @@ def run_servers(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
                          + (f", round {rnd}" if args.rounds > 1 else ""))
                 proc, url = start_server(args.collection, cache=cache, workers=workers)
                 try:
-                    phases, pids = run_all_phases(url, args.seconds, args.concurrency, label, workers)
+                    phases, pids = run_all_phases(url, args.seconds, args.concurrency, label, workers,
+                                                  args.spread == "even")
                     rows += phases
                     memory.append({"server": label, **server_memory(proc.pid, pids)})
                 finally:
@@ -437,6 +471,9 @@ def main() -> None:
     a.add_argument("--cache", choices=["both", "on", "off"], default="both", help="result cache (default both)")
     a.add_argument("--out", default="load_test", help="results name under benchmarks/results/ (default load_test)")
     for p in (r, a):
+        p.add_argument("--spread", choices=["even", "kernel"], default="even",
+                       help="even (default): reopen connections until they are spread evenly over the workers, "
+                            "as many independent clients would be; kernel: keep the kernel's random spread")
         p.add_argument("--seconds", type=float, default=20.0)
         p.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
@@ -444,7 +481,8 @@ def main() -> None:
         build(args.collection, args.segments)
     elif args.cmd == "run":
         label = f"external, {args.workers} worker{'s' if args.workers > 1 else ''}"
-        print(json.dumps(run_all_phases(args.url, args.seconds, args.concurrency, label, args.workers)[0], indent=2))
+        rows = run_all_phases(args.url, args.seconds, args.concurrency, label, args.workers, args.spread == "even")[0]
+        print(json.dumps(rows, indent=2))
     else:
         rows, memory = run_servers(args)
         write_results(rows, args.collection, args.seconds, memory=memory, out=args.out)

@@ -210,3 +210,16 @@ def test_a_port_in_use_is_a_clear_error_and_not_shared(small_collection, capsys)
         argv = ["serve", "--collection", str(small_collection / "coll"), "--port", str(port), "--workers", "2"]
         assert main(argv) == 2
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_a_worker_that_cannot_start_stops_the_server(tmp_path):
+    """Not restarted forever: the supervisor stops with exit code 2 and the worker's reason."""
+    script = ("import os, sys; from pathlib import Path\n"
+              "from soundseek.server.workers import WorkerSettings, bind_sockets, serve_workers\n"
+              f"s = WorkerSettings(Path({str(tmp_path / 'none')!r}), None, 1000, 1.0, 0, None, frozenset(['127.0.0.1']),"
+              " os.getpid())\n"
+              "sys.exit(serve_workers(s, bind_sockets('127.0.0.1', 0, 2), log_level='warning'))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=STARTUP_SECONDS,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 2, done.stderr
+    assert "could not open the collection" in done.stderr and "no collection at" in done.stderr
