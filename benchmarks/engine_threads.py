@@ -10,6 +10,11 @@ of it. Two engines over the same collection (so nothing is shared between the th
 bound of what a thread-safe engine could reach: `speedup` = queries/s on two threads / on one thread
 (2.0: the GIL costs nothing; 1.0: the query is GIL-bound). The queries are load_test.py's unique
 queries; each engine is warmed up first; the modes alternate `--rounds` times.
+
+Where other sessions load the machine, Linux's autogroup scheduler gives this whole process one
+session's share of the CPU whatever its thread count (`cpu_per_wall` shows it): the speedup then says
+nothing. `--profile` adds a machine-independent view: cProfile's own time per function over the same
+queries on one thread (matrix products written `a @ b` count in the Python function that contains them).
 """
 
 from __future__ import annotations
@@ -45,12 +50,29 @@ def timed(engines: list, queries: list[str]) -> dict:  # type: ignore[type-arg]
             "qps": round(len(queries) / wall, 1), "cpu_per_wall": round(cpu / wall, 2)}
 
 
+def profile(engine, queries: list[str], top: int = 15) -> dict:  # type: ignore[no-untyped-def]
+    """Own time per function (cProfile) over `queries`: the `top` largest and the total."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    run_queries(engine, queries)
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    rows = sorted(((v[2], f"{Path(k[0]).name}:{k[1]} {k[2]}") for k, v in stats.items()), reverse=True)
+    total = sum(t for t, _ in rows)
+    return {"queries": len(queries), "total_s": round(total, 2),
+            "top": [{"function": name, "own_s": round(t, 3), "share": round(t / total, 3)} for t, name in rows[:top]]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--collection", type=Path, required=True)
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--profile", action="store_true", help="also profile --queries queries on one thread")
     args = ap.parse_args()
     sys.path.insert(0, str(HERE))
     from load_test import unique_query
@@ -71,6 +93,8 @@ def main() -> None:
     two = sum(r["qps"] for r in rows if r["threads"] == 2)
     out = {"collection": str(args.collection), "segments": len(engines[0].table), "rows": rows,
            "speedup": round(two / one, 2), "command": " ".join(sys.argv)}
+    if args.profile:
+        out["profile"] = profile(engines[0], [unique_query(rng) for _ in range(args.queries)])
     print(json.dumps(out, indent=2))
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")

@@ -293,9 +293,13 @@ async def warm_up(url: str, workers: int, attempts: int = 200) -> list[int]:
         seen.setdefault(await worker_of(conn), conn)
     if len(seen) < workers:
         print(f"warning: only {len(seen)} of {workers} workers took a connection in {attempts} tries", file=sys.stderr)
-    for conn in seen.values():
+
+    async def ask_all(conn: Connection) -> None:
         for q in TEXT_QUERIES:
             await conn.request("GET", "/api/search?" + urlencode({"q": q, "top": 10}))
+
+    # at once: an idle keep-alive connection is closed by the server after 5 s
+    await asyncio.gather(*(ask_all(conn) for conn in seen.values()))
     return sorted(seen)
 
 
@@ -309,9 +313,16 @@ def run_all_phases(url: str, seconds: float, concurrency: int, label: str, worke
     out = []
     for name, audio_share, unique in phases:
         load = round(os.getloadavg()[0], 2)
+        cpu_before, client_before = [cpu_seconds(pid) for pid in pids], time.process_time()
         phase = asyncio.run(run_phase(url, name, seconds, concurrency, audio_share, unique, workers=workers, even=even))
+        cpu = [round(cpu_seconds(pid) - before, 2) for pid, before in zip(pids, cpu_before)]
+        client_cpu = time.process_time() - client_before
         summary = {"server": label, "workers": workers, "concurrency": concurrency, "load_average_1min_before": load,
                    "spread": "even" if even else "kernel",
+                   # CPU the workers used during the phase (/proc; per worker, in cores) and per request
+                   "worker_cpu_cores": [round(c / phase.seconds, 2) for c in cpu],
+                   "cpu_ms_per_request": round(1000 * sum(cpu) / max(len(phase.samples), 1), 1),
+                   "client_cpu_cores": round(client_cpu / phase.seconds, 2),
                    **phase.summary()}
         print(json.dumps(summary), file=sys.stderr)
         out.append(summary)
@@ -364,6 +375,15 @@ def _proc_kb(pid: int, path: str, field_name: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (0 when it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -405,8 +425,9 @@ def write_results(rows: list[dict], collection: Path, seconds: float, *, memory:
              f"machine: {meta['machine']} (shared; load average {meta['load_average_at_end']} at the end); "
              f"{seconds:g} s per phase; client and server on the same 2 cores; connections spread over the workers: "
              f"{', '.join(sorted({str(r.get('spread', 'kernel')) for r in rows}))}; command: `{meta['command']}`", "",
-             "| server | phase | conc. | kind | requests | req/s | p50 ms | p99 ms | errors | conns per worker | load before |",
-             "|---|---|---:|---|---:|---:|---:|---:|---:|---|---:|"]
+             "| server | phase | conc. | kind | requests | req/s | p50 ms | p99 ms | errors | conns per worker | "
+             "worker CPU (cores) | CPU ms / request | client CPU | load before |",
+             "|---|---|---:|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|"]
     for row in rows:
         for kind in ("text", "audio"):
             if kind in row:
@@ -414,6 +435,8 @@ def write_results(rows: list[dict], collection: Path, seconds: float, *, memory:
                 spread = "/".join(str(n) for n in row.get("connections_per_worker", []))
                 lines.append(f"| {row['server']} | {row['phase']} | {row['concurrency']} | {kind} | {r['requests']} | "
                              f"{r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} | {spread} | "
+                             f"{' + '.join(str(c) for c in row.get('worker_cpu_cores', []))} | "
+                             f"{row.get('cpu_ms_per_request', '')} | {row.get('client_cpu_cores', '')} | "
                              f"{row.get('load_average_1min_before', '')} |")
     if memory:
         lines += ["", "| server | worker RSS MB (each) | worker PSS MB (each) | supervisor + helpers RSS MB | "
