@@ -29,9 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-upload-seconds", type=float, default=60.0, help="longest query upload (s, default 60)")
     p.add_argument("--no-cache", action="store_true", help="do not cache search results")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, metavar="N",
-                   help="server processes answering on the port (default 1). Each holds its own copy of the "
-                        "search engine (memory x N) and its own result cache; 2 on a 2-core machine answers "
-                        "about twice as many new queries per second (docs/server.md)")
+                   help="server processes answering on the port (default 1). Each loads its own search "
+                        "engine (memory about x N) and keeps its own result cache; more workers let new "
+                        "queries use more cores (docs/server.md)")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=cmd_serve)
 
