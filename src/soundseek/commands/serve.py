@@ -82,11 +82,15 @@ def _serve_workers(args: argparse.Namespace, root: Path, token: str | None, work
     (each builds its own engine: see soundseek.server.workers)."""
     import os
 
-    from soundseek.server.app import check_token
+    from soundseek.errors import MissingExtraError
     from soundseek.server.hosts import allowed_names
     from soundseek.server.workers import WorkerSettings, bind_sockets, serve_workers
     from soundseek.store import Collection
 
+    try:
+        from soundseek.server.app import check_token
+    except ImportError as exc:
+        raise MissingExtraError("serve", exc.name or "fastapi") from exc
     check_token(token)
     coll = Collection.open(root)
     counts = coll.counts()

@@ -11,10 +11,13 @@ connections (a browser opens six, the load test eight) lands on one worker and t
 (measured: 8/0 and 7/1). With SO_REUSEPORT the kernel spreads new connections over the workers'
 sockets by a hash of the client address and port (random-like, not load-aware). The parent keeps every
 socket open, so connections waiting on a dead worker's socket are answered by its replacement (a
-restarted worker listens on all the sockets). Before binding them the parent checks with a plain bind
-that nothing else listens on the port, so a second server cannot silently share it. Each worker calls `worker_app` (an app factory, pickled with its
-`WorkerSettings`), which builds the same app as a single-process server: its own engine, lock, result
-cache, Host check, token and upload limits, and it follows a re-indexed collection on its own. A worker
+restarted worker listens on all the sockets: uvicorn's supervisor hands a replacement every socket;
+read in its code, not tested here). Before binding them the parent checks with a plain bind
+that nothing else listens on the port, so a second server cannot silently share it.
+
+Each worker calls `worker_app` (an app factory, pickled with its `WorkerSettings`), which builds the
+same app as a single-process server: its own engine, lock, result cache, Host check, token and upload
+limits, and it follows a re-indexed collection on its own. A worker
 asks the kernel to send it SIGTERM when the parent dies (Linux `PR_SET_PDEATHSIG`), so even a killed
 parent leaves no orphan answering on the port.
 """
@@ -145,8 +148,12 @@ def _exit_with_parent(parent_pid: int) -> None:
 def serve_workers(settings: WorkerSettings, sockets: list[socket.socket], *, log_level: str) -> int:
     """Run one worker process per socket until SIGINT/SIGTERM; 0 on a clean stop, 2 when a worker
     could not start."""
-    from uvicorn import Config
+    try:
+        from uvicorn import Config
+    except ImportError as exc:
+        from soundseek.errors import MissingExtraError
 
+        raise MissingExtraError("serve", exc.name or "uvicorn") from exc
     config = Config(partial(worker_app, settings), factory=True, workers=len(sockets), log_level=log_level,
                     access_log=log_level in ("info", "debug"))
     supervisor = _supervisor(config, sockets)
