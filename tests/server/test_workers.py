@@ -187,6 +187,23 @@ def test_each_worker_follows_a_reindexed_collection_and_sigterm_stops_all(small_
         _stop_and_check(proc, started, "sigterm")
 
 
+def test_a_killed_worker_is_replaced(small_collection, tmp_path):
+    with _serve(small_collection / "coll", tmp_path / "serve.log") as (proc, port):
+        dead, alive = sorted(_connections_to_each_worker(port, 2))
+        os.kill(dead, signal.SIGKILL)
+        _wait_until(lambda: not _alive(dead), STOP_SECONDS, f"worker {dead} to die")
+
+        # connections the kernel hands to the dead worker's socket wait there for its replacement
+        conns = _connections_to_each_worker(port, 2)
+        assert alive in conns and dead not in conns and _children(proc.pid) >= set(conns)
+        for conn in conns.values():
+            assert _get(conn, "/api/search?" + urlencode({"q": "rain", "top": 2}))[0] == 200
+            conn.close()
+        started = _children(proc.pid)
+        _stop_and_check(proc, started, "sigterm")
+    assert f"worker {dead} stopped" in (tmp_path / "serve.log").read_text()
+
+
 def test_a_killed_parent_leaves_no_worker(small_collection, tmp_path):
     with _serve(small_collection / "coll", tmp_path / "serve.log") as (proc, port):
         pids = set(_connections_to_each_worker(port, 2))

@@ -10,9 +10,8 @@ connection waiting (asyncio accepts up to the listen backlog per wake-up), so a 
 connections (a browser opens six, the load test eight) lands on one worker and the other idles
 (measured: 8/0 and 7/1). With SO_REUSEPORT the kernel spreads new connections over the workers'
 sockets by a hash of the client address and port (random-like, not load-aware). The parent keeps every
-socket open, so connections waiting on a dead worker's socket are answered by its replacement (a
-restarted worker listens on all the sockets: uvicorn's supervisor hands a replacement every socket;
-read in its code, not tested here). Before binding them the parent checks with a plain bind
+socket open, so connections waiting on a dead worker's socket are answered by its replacement, which
+listens on that socket (uvicorn's own supervisor would hand it every socket, skewing the spread toward it). Before binding them the parent checks with a plain bind
 that nothing else listens on the port, so a second server cannot silently share it.
 
 Each worker calls `worker_app` (an app factory, pickled with its `WorkerSettings`), which builds the
@@ -91,7 +90,9 @@ def _bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
 
 
 def _supervisor(config: Any, sockets: list[socket.socket]) -> Any:
-    """uvicorn's Multiprocess, but worker i first listens on socket i only (see the module doc)."""
+    """uvicorn's Multiprocess, but worker i, and the replacement of worker i, listens on socket i only
+    (see the module doc). The restart logic is uvicorn 0.54's `keep_subprocess_alive` with that change."""
+    from uvicorn.config import STARTUP_FAILURE as FAILED
     from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
     class SocketPerWorker(Multiprocess):  # type: ignore[misc]
@@ -100,6 +101,23 @@ def _supervisor(config: Any, sockets: list[socket.socket]) -> Any:
                 process = Process(self.config, [sock])
                 process.start()
                 self.processes.append(process)
+
+        def keep_subprocess_alive(self) -> None:
+            for idx, process in enumerate(self.processes):
+                if self.should_exit.is_set():
+                    return
+                if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                    continue
+                process.kill()  # hung or dead
+                process.join()
+                if process.exitcode == FAILED:  # it never served: the app or the socket is broken
+                    self.should_exit.set()
+                    return
+                print(f"soundseek: worker {process.pid} stopped (exit code {process.exitcode}); starting another",
+                      file=sys.stderr, flush=True)
+                replacement = Process(self.config, [self.sockets[idx % len(self.sockets)]])
+                replacement.start()
+                self.processes[idx] = replacement
 
     return SocketPerWorker(config, sockets=sockets)
 
