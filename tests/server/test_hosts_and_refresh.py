@@ -73,3 +73,18 @@ def test_the_server_follows_a_reindexed_collection(tmp_path):
     after = client.get("/api/search", params={"q": "buzz", "top": 10}).json()["hits"]
     assert sorted(h["path"].rsplit("/", 1)[1] for h in after) == [f"buzz_{i}.wav" for i in range(4)]
     assert client.get("/api/sounds").json()["total"] == 4
+
+
+@pytest.mark.parametrize("first", ["/api/health", "/api/info", "/api/sounds", "/api/sounds/1", "/api/sounds/1/similar"])
+def test_any_endpoint_may_be_the_first_after_a_reindex(tmp_path, first):
+    """The request that swaps in the new engine uses it (it once used the old, closed connection: 500)."""
+    lib = tmp_path / "lib"
+    write_wav(lib / "beep_0.wav", tone(400.0, 1.0))
+    coll, enc = open_for_indexing(tmp_path / "coll", "mfcc", None)
+    index_paths(coll, [lib], enc, quiet=True)
+    client = TestClient(create_app(tmp_path / "coll", refresh_seconds=0.0), base_url="http://127.0.0.1",
+                        raise_server_exceptions=False)
+    write_wav(lib / "buzz_1.wav", tone(900.0, 1.0))
+    index_paths(coll, [lib], enc, quiet=True)
+    assert client.get(first).status_code == 200
+    assert client.get("/api/health").json()["sounds"] == 2

@@ -57,8 +57,7 @@ def create_app(collection_dir: Path | str, *, token: str | None = None, max_uplo
     engine already built. `allowed_hosts`: the Host names answered (default: the loopback names; see
     server/hosts.py). `refresh_seconds`: how often requests check for a re-indexed collection.
     """
-    if token is not None and not token.strip():
-        raise QueryError("the API token is empty: give a real token, or none to serve without one")
+    check_token(token)
     config = ServerConfig(Path(collection_dir), token or None, max_upload_bytes, max_upload_seconds, cache_size, model_dir,
                           refresh_seconds)
     app = FastAPI(title="soundseek", version=_version(), summary="Find sounds by words or by example",
@@ -70,6 +69,12 @@ def create_app(collection_dir: Path | str, *, token: str | None = None, max_uplo
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_upload_bytes)
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts or allowed_names(None))
     return app
+
+
+def check_token(token: str | None) -> None:
+    """QueryError for an empty (or blank) API token: a server that looks protected but is not."""
+    if token is not None and not token.strip():
+        raise QueryError("the API token is empty: give a real token, or none to serve without one")
 
 
 def _add_routes(app: FastAPI, config: ServerConfig) -> None:

@@ -48,16 +48,15 @@ AUDIO_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", 
 @health_router.get("/health", response_model=HealthResponse, summary="Liveness and collection size")
 def health(state: State) -> HealthResponse:
     """Always open (no token): `status` is 'ok' once the engine is loaded."""
-    counts = state.locked(state.engine.coll.counts)
+    counts = state.locked(lambda: state.engine.coll.counts())  # the engine current once locked
     return HealthResponse(status="ok", sounds=counts["sounds"], segments=counts["segments"],
-                          cache=state.results.stats())
+                          cache=state.results.stats(), worker=os.getpid())
 
 
 @router.get("/info", response_model=InfoResponse, summary="What the collection holds")
 def info(state: State) -> InfoResponse:
-    coll = state.engine.coll
-    counts = state.locked(coll.counts)
-    return InfoResponse(audio_encoder=coll.audio_encoder, joint_model=state.engine.joint_model is not None,
+    counts = state.locked(lambda: state.engine.coll.counts())
+    return InfoResponse(audio_encoder=state.engine.coll.audio_encoder, joint_model=state.engine.joint_model is not None,
                         max_upload_bytes=state.config.max_upload_bytes,
                         max_upload_seconds=state.config.max_upload_seconds,
                         auth_required=state.config.token is not None, **counts)
@@ -72,8 +71,8 @@ def tags(state: State, limit: Annotated[int, Query(ge=1, le=1000)] = 30) -> list
 @router.get("/sounds", response_model=SoundList, summary="List indexed sounds (by path)")
 def list_sounds(state: State, limit: Annotated[int, Query(ge=1, le=MAX_TOP)] = 50,
                 offset: Annotated[int, Query(ge=0, le=10 * MAX_OFFSET)] = 0) -> SoundList:
-    coll = state.engine.coll
-    records, total = state.locked(lambda: (coll.sounds(limit=limit, offset=offset), coll.counts()["sounds"]))
+    records, total = state.locked(lambda: (state.engine.coll.sounds(limit=limit, offset=offset),
+                                           state.engine.coll.counts()["sounds"]))
     items = [sound_model(state, r) for r in records]
     return SoundList(total=total, offset=offset, limit=limit, sounds=items,
                      next_offset=offset + limit if offset + limit < total else None)
@@ -82,9 +81,9 @@ def list_sounds(state: State, limit: Annotated[int, Query(ge=1, le=MAX_TOP)] = 5
 @router.get("/sounds/{sound_id}", response_model=SoundDetail, summary="One sound with its segments and tags")
 def get_sound(state: State, sound_id: SoundId) -> SoundDetail:
     record = find_sound(state, sound_id)
-    coll = state.engine.coll
 
     def segments() -> list[SegmentModel]:
+        coll = state.engine.coll  # inside the lock: the engine may be swapped for a re-indexed collection
         ids = coll.segment_ids_of_sound(sound_id)
         tags_by_id = coll.tags_of(ids)
         return [SegmentModel(segment_id=r.id, start=round(r.start, 3), end=round(r.end, 3),
@@ -135,9 +134,8 @@ def find_sound(state: ServerState, sound_id: int) -> SoundRecord:
 
 def sound_model(state: ServerState, record: SoundRecord, segments: list[SegmentModel] | None = None) -> SoundModel:
     if segments is None:
-        coll = state.engine.coll
-        ids = state.locked(lambda: coll.segment_ids_of_sound(record.id))
-        by_id = state.locked(lambda: coll.tags_of(ids))
+        ids = state.locked(lambda: state.engine.coll.segment_ids_of_sound(record.id))
+        by_id = state.locked(lambda: state.engine.coll.tags_of(ids))
         segments = [SegmentModel(segment_id=i, start=0, end=0, tags=[t for t, _ in by_id.get(i, [])]) for i in ids]
     counts = Counter(t for s in segments for t in s.tags)
     return SoundModel(sound_id=record.id, path=record.path, name=os.path.basename(record.path),

@@ -148,10 +148,14 @@ class InfoResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
+    """`worker`: the process id of the server process that answered; with `serve --workers N` each
+    worker has its own result cache, so `cache` counts that worker's."""
+
     status: str
     sounds: int
     segments: int
     cache: dict[str, int]
+    worker: int
 
 
 class WaveformResponse(BaseModel):
