@@ -7,6 +7,7 @@ from pathlib import Path
 
 from soundseek.errors import CollectionError
 from soundseek.vindex.base import VectorIndex
+from soundseek.vindex.compact import CompactIndex
 from soundseek.vindex.exact import ExactIndex
 from soundseek.vindex.hnsw import HnswIndex
 from soundseek.vindex.ivfpq import IvfPqIndex
@@ -16,7 +17,8 @@ from soundseek.vindex.lsh import LshIndex
 ANN_THRESHOLD = 50_000
 
 #: Every backend by its `kind` (the name `make_index` takes and `meta.json` records).
-BACKENDS: dict[str, type] = {"exact": ExactIndex, "hnsw": HnswIndex, "ivfpq": IvfPqIndex, "lsh": LshIndex}
+BACKENDS: dict[str, type] = {"exact": ExactIndex, "hnsw": HnswIndex, "ivfpq": IvfPqIndex, "lsh": LshIndex,
+                               "compact": CompactIndex}
 INDEX_KINDS = tuple(BACKENDS)
 
 

@@ -1,0 +1,267 @@
+"""Compact approximate search: PCA fitted on the collection, 8-bit scalar codes in a FAISS HNSW graph.
+
+A vector x (dim) is stored as the scalar-quantized code of z = P (x - mu), where mu is the mean and P the
+top `dims` principal directions (dims x dim, orthonormal rows) of the vectors the index was trained on.
+Then x ~ mu + P^T z, so a query q scores  q . x ~ q . mu + (P q) . z : the graph is searched with P q
+and q . mu is added back. Scores are inner products with the reconstruction, the same numbers
+`vectors_of` gives back (mu + P^T decode(code)), so a filtered re-score agrees with the ranked search.
+
+With `rerank > 0` the best `k x rerank` graph candidates are re-scored as cosines with their
+reconstruction (q . x_hat / |x_hat|, computed from the codes: no extra store); the encoders' vectors are
+unit-length, and normalizing the reconstruction removes the PCA's shrinkage of each vector's norm.
+
+Like `ivfpq`, the index trains itself once it holds `train_min` vectors (PCA and the quantizer's
+ranges on at most `max_train` of them); until then it keeps float32 vectors and searches exactly.
+A collection's index is rebuilt from the store's float32 vectors whenever the collection changes,
+so the PCA is refitted on every rebuild; vectors added to a trained index reuse its PCA.
+
+Memory per vector once trained (defaults, 1024-d in): `dims` bytes of codes (256), the HNSW graph
+(about 4 x 2M = 128 bytes at M = 16 plus the upper levels), 8 bytes of id, 1 of tombstone and 16 of
+id lookup; the PCA itself is dims x dim float32 (1 MB), shared by all vectors.
+
+Layout of a saved index: `meta.json` (kind, dim, count, trained and the config), `compact.faiss`
+(the HNSW-SQ index, absent while untrained), `compact.npz` (labels, alive, mean, components, and the
+float32 vectors while untrained).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from soundseek.errors import CollectionError
+from soundseek.vindex.base import atomic_write_bytes, check_queries, write_meta
+from soundseek.vindex.hnsw import _faiss
+
+#: Scalar quantizer codecs by name: bytes per dimension 1, 0.5 and 2.
+CODECS = ("sq8", "sq4", "fp16")
+
+
+@dataclass(frozen=True)
+class CompactConfig:
+    """Parameters of the compact index (see the module doc)."""
+
+    dims: int = 256
+    codec: str = "sq8"
+    m: int = 16
+    ef_construction: int = 80
+    ef_search: int = 96
+    rerank: int = 4
+    train_min: int = 10_000
+    max_train: int = 50_000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Projection:
+    """An affine PCA projection: z = (x - mean) @ components.T. components: (dims, dim) orthonormal rows."""
+
+    mean: np.ndarray
+    components: np.ndarray
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """Returns: (n, dims) float32."""
+        return np.ascontiguousarray((x - self.mean) @ self.components.T, dtype=np.float32)
+
+    def reconstruct(self, z: np.ndarray) -> np.ndarray:
+        """Returns: (n, dim) float32."""
+        return (self.mean + z @ self.components).astype(np.float32)
+
+    def norms(self, z: np.ndarray) -> np.ndarray:
+        """|mean + components.T z| for each row of z, without reconstructing: the rows of components are
+        orthonormal, so it is sqrt(|mean|^2 + 2 z . (components mean) + |z|^2). Returns: (n,) float32."""
+        squared = float(self.mean @ self.mean) + 2 * (z @ (self.components @ self.mean)) + np.einsum("ij,ij->i", z, z)
+        return np.sqrt(np.maximum(squared, 1e-24)).astype(np.float32)
+
+
+def fit_pca(x: np.ndarray, dims: int, *, block: int = 8192) -> Projection:
+    """The top `dims` principal directions of the rows of x (covariance accumulated in float64 blocks)."""
+    mean = x.mean(axis=0, dtype=np.float64)
+    cov = np.zeros((x.shape[1], x.shape[1]), dtype=np.float64)
+    for start in range(0, len(x), block):
+        centred = (x[start : start + block] - mean).astype(np.float32)
+        cov += centred.T @ centred
+    values, vectors = np.linalg.eigh(cov)
+    top = np.argsort(values)[::-1][:dims]
+    return Projection(mean.astype(np.float32), np.ascontiguousarray(vectors[:, top].T, dtype=np.float32))
+
+
+def _quantizer_type(codec: str) -> int:
+    faiss = _faiss()
+    types = {"sq8": faiss.ScalarQuantizer.QT_8bit, "sq4": faiss.ScalarQuantizer.QT_4bit,
+             "fp16": faiss.ScalarQuantizer.QT_fp16}
+    if codec not in types:
+        raise CollectionError(f"unknown compact codec '{codec}' (known: {', '.join(CODECS)})")
+    return types[codec]
+
+
+class CompactIndex:
+    """PCA + scalar-quantized codes in FAISS IndexHNSWSQ over inner product."""
+
+    kind = "compact"
+
+    def __init__(self, dim: int, config: CompactConfig | None = None) -> None:
+        self.dim = dim
+        self.config = config or CompactConfig()
+        _quantizer_type(self.config.codec)  # an unknown codec fails here, not at training time
+        self._index = None  # faiss.IndexHNSWSQ once trained
+        self._pca: Projection | None = None
+        self._labels = np.zeros(0, dtype=np.int64)
+        self._alive = np.zeros(0, dtype=bool)
+        self._vectors = np.zeros((0, dim), dtype=np.float32)  # float32 vectors while untrained
+        self._lookup: tuple[np.ndarray, np.ndarray] | None = None  # sorted live ids, their positions
+
+    def __len__(self) -> int:
+        return int(self._alive.sum())
+
+    @property
+    def trained(self) -> bool:
+        return self._index is not None
+
+    # -- ids -----------------------------------------------------------------------------------
+    def _positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Internal positions of the live `ids` (found mask (n,), positions of the found ones)."""
+        if self._lookup is None:
+            live = np.flatnonzero(self._alive)
+            order = np.argsort(self._labels[live], kind="stable")
+            self._lookup = (self._labels[live][order], live[order])
+        keys, pos = self._lookup
+        ids = np.asarray(ids, dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, ids), max(len(keys) - 1, 0))
+        found = (keys[at] == ids) if len(keys) else np.zeros(len(ids), dtype=bool)
+        return found, pos[at[found]]
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        if len(np.unique(ids)) != len(ids):  # the last vector of a repeated id wins
+            last = len(ids) - 1 - np.unique(ids[::-1], return_index=True)[1]
+            ids, vectors = ids[np.sort(last)], vectors[np.sort(last)]
+        self.remove(ids)
+        self._labels = np.concatenate([self._labels, ids])
+        self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
+        self._lookup = None
+        if self.trained:
+            self._index.add(self._pca.project(vectors))
+        else:
+            self._vectors = np.concatenate([self._vectors, vectors])
+            if len(self) >= self.config.train_min:
+                self._train()
+
+    def remove(self, ids: np.ndarray) -> None:
+        found, pos = self._positions(ids)
+        if found.any():
+            self._alive[pos] = False
+            self._lookup = None
+
+    # -- training ------------------------------------------------------------------------------
+    def _train(self) -> None:
+        """Fit the PCA and the quantizer on the stored vectors, then move every one into the graph."""
+        faiss = _faiss()
+        cfg = self.config
+        live = np.flatnonzero(self._alive)
+        rng = np.random.default_rng(cfg.seed)
+        sample = live if len(live) <= cfg.max_train else np.sort(rng.choice(live, cfg.max_train, replace=False))
+        dims = max(1, min(cfg.dims, self.dim, len(sample)))
+        self._pca = fit_pca(self._vectors[sample], dims)
+        index = faiss.IndexHNSWSQ(dims, _quantizer_type(cfg.codec), cfg.m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = cfg.ef_construction
+        index.train(self._pca.project(self._vectors[sample]))
+        index.add(self._pca.project(self._vectors))  # dead positions too: positions stay aligned
+        self._index = index
+        self._vectors = np.zeros((0, self.dim), dtype=np.float32)
+
+    # -- search --------------------------------------------------------------------------------
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = check_queries(np.ascontiguousarray(queries, dtype=np.float32), self.dim)
+        out_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        out_i = np.full((len(queries), k), -1, dtype=np.int64)
+        if len(self) == 0 or k <= 0:
+            return out_s, out_i
+        if not self.trained:
+            return self._search_exact(queries, k, out_s, out_i)
+        dead = len(self._labels) - len(self)
+        fetch = min(len(self._labels), k * max(1, self.config.rerank) + min(dead, 10 * k))
+        self._index.hnsw.efSearch = max(self.config.ef_search, fetch)
+        rotated = np.ascontiguousarray(queries @ self._pca.components.T)  # P q: the query is not centred
+        scores, pos = self._index.search(rotated, fetch)
+        scores += (queries @ self._pca.mean)[:, None]
+        for row in range(len(queries)):
+            ok = pos[row] >= 0
+            ok[ok] &= self._alive[pos[row][ok]]
+            p, s = pos[row][ok], scores[row][ok]
+            if self.config.rerank and len(p):
+                s = s / self._pca.norms(self._index.reconstruct_batch(p))
+            top = np.argsort(-s, kind="stable")[:k]
+            out_s[row, : len(top)], out_i[row, : len(top)] = s[top], self._labels[p[top]]
+        return out_s, out_i
+
+    def _search_exact(self, queries: np.ndarray, k: int, out_s: np.ndarray,
+                      out_i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        live = np.flatnonzero(self._alive)
+        sims = queries @ self._vectors[live].T
+        for row in range(len(queries)):
+            top = np.argsort(-sims[row], kind="stable")[:k]
+            out_s[row, : len(top)], out_i[row, : len(top)] = sims[row][top], self._labels[live[top]]
+        return out_s, out_i
+
+    # -- vectors back --------------------------------------------------------------------------
+    def vectors_at(self, positions: np.ndarray) -> np.ndarray:
+        """The stored (reconstructed, once trained) vectors at internal positions. Returns: (n, dim)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if not len(positions):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if not self.trained:
+            return self._vectors[positions]
+        return self._pca.reconstruct(self._index.reconstruct_batch(positions))
+
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        """Stored vectors of `ids` in order (KeyError for an unknown id): once trained, the reconstruction
+        mu + P^T decode(code), normalized to unit length when the index re-ranks by cosine.
+        Returns: (n, dim) float32."""
+        found, pos = self._positions(ids)
+        if not found.all():
+            raise KeyError(int(np.asarray(ids, dtype=np.int64)[~found][0]))
+        vectors = self.vectors_at(pos)
+        if self.trained and self.config.rerank:
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+    def memory_bytes(self) -> int:
+        """Bytes of the graph and codes, the PCA, ids, tombstones, id lookup and any float32 vectors."""
+        total = self._vectors.nbytes + self._labels.nbytes + self._alive.nbytes + 16 * len(self)
+        if self.trained:
+            total += len(_faiss().serialize_index(self._index)) + self._pca.components.nbytes + self._pca.mean.nbytes
+        return int(total)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        if self.trained:
+            atomic_write_bytes(path / "compact.faiss", _faiss().serialize_index(self._index).tobytes())
+        pca = self._pca or Projection(np.zeros(0, np.float32), np.zeros((0, self.dim), np.float32))
+        buf = io.BytesIO()
+        np.savez(buf, labels=self._labels, alive=self._alive, vectors=self._vectors,
+                 mean=pca.mean, components=pca.components)
+        atomic_write_bytes(path / "compact.npz", buf.getvalue())
+        meta = {"kind": self.kind, "dim": self.dim, "count": len(self), "trained": self.trained}
+        write_meta(path, {**meta, **asdict(self.config)})
+
+    @classmethod
+    def load(cls, path: Path) -> "CompactIndex":
+        path = Path(path)
+        meta = json.loads((path / "meta.json").read_text())
+        fields = CompactConfig.__dataclass_fields__
+        index = cls(int(meta["dim"]), CompactConfig(**{f: meta[f] for f in fields if f in meta}))
+        with np.load(path / "compact.npz") as data:
+            index._labels, index._alive, index._vectors = data["labels"], data["alive"].copy(), data["vectors"]
+            if meta.get("trained"):
+                index._pca = Projection(data["mean"], data["components"])
+        if meta.get("trained"):
+            raw = np.frombuffer((path / "compact.faiss").read_bytes(), dtype=np.uint8)
+            index._index = _faiss().deserialize_index(raw)
+        return index
