@@ -16,8 +16,9 @@ A collection's index is rebuilt from the store's float32 vectors whenever the co
 so the PCA is refitted on every rebuild; vectors added to a trained index reuse its PCA.
 
 Memory per vector once trained (defaults, 1024-d in): `dims` bytes of codes (256), the HNSW graph
-(about 4 x 2M = 128 bytes at M = 16 plus the upper levels), 8 bytes of id, 1 of tombstone and 16 of
-id lookup; the PCA itself is dims x dim float32 (1 MB), shared by all vectors.
+(4 x 2M = 128 bytes of level-0 neighbours at M = 16, plus offsets, levels and the upper levels: ~145),
+8 bytes of id and 1 of tombstone, and 16 of id lookup once `vectors_of` or `remove` has been called;
+the PCA itself is dims x dim float32 (1 MB), shared by all vectors. `memory_parts` counts each.
 
 Layout of a saved index: `meta.json` (kind, dim, count, trained and the config), `compact.faiss`
 (the HNSW-SQ index, absent while untrained), `compact.npz` (labels, alive, mean, components, and the
@@ -49,8 +50,8 @@ class CompactConfig:
     codec: str = "sq8"
     m: int = 16
     ef_construction: int = 80
-    ef_search: int = 96
-    rerank: int = 4
+    ef_search: int = 64
+    rerank: int = 0
     train_min: int = 10_000
     max_train: int = 50_000
     seed: int = 0
@@ -114,9 +115,10 @@ class CompactIndex:
         self._alive = np.zeros(0, dtype=bool)
         self._vectors = np.zeros((0, dim), dtype=np.float32)  # float32 vectors while untrained
         self._lookup: tuple[np.ndarray, np.ndarray] | None = None  # sorted live ids, their positions
+        self._count = 0
 
     def __len__(self) -> int:
-        return int(self._alive.sum())
+        return self._count
 
     @property
     def trained(self) -> bool:
@@ -144,19 +146,27 @@ class CompactIndex:
         self.remove(ids)
         self._labels = np.concatenate([self._labels, ids])
         self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
-        self._lookup = None
+        self._lookup, self._count = None, self._count + len(ids)
         if self.trained:
-            self._index.add(self._pca.project(vectors))
+            self._add_projected(vectors)
+            return
+        pending = np.concatenate([self._vectors, vectors]) if len(self._vectors) else vectors
+        if len(self) >= self.config.train_min:
+            self._vectors = pending  # no copy: training drops it
+            self._train()
         else:
-            self._vectors = np.concatenate([self._vectors, vectors])
-            if len(self) >= self.config.train_min:
-                self._train()
+            self._vectors = pending.copy() if pending is vectors else pending
+
+    def _add_projected(self, vectors: np.ndarray, *, block: int = 65_536) -> None:
+        """Project and add in blocks (a million 1024-d vectors would need a 4 GB centred copy at once)."""
+        for start in range(0, len(vectors), block):
+            self._index.add(self._pca.project(vectors[start : start + block]))
 
     def remove(self, ids: np.ndarray) -> None:
         found, pos = self._positions(ids)
         if found.any():
             self._alive[pos] = False
-            self._lookup = None
+            self._lookup, self._count = None, self._count - len(pos)
 
     # -- training ------------------------------------------------------------------------------
     def _train(self) -> None:
@@ -171,8 +181,8 @@ class CompactIndex:
         index = faiss.IndexHNSWSQ(dims, _quantizer_type(cfg.codec), cfg.m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = cfg.ef_construction
         index.train(self._pca.project(self._vectors[sample]))
-        index.add(self._pca.project(self._vectors))  # dead positions too: positions stay aligned
         self._index = index
+        self._add_projected(self._vectors)  # dead positions too: positions stay aligned with labels
         self._vectors = np.zeros((0, self.dim), dtype=np.float32)
 
     # -- search --------------------------------------------------------------------------------
@@ -231,12 +241,23 @@ class CompactIndex:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
-    def memory_bytes(self) -> int:
-        """Bytes of the graph and codes, the PCA, ids, tombstones, id lookup and any float32 vectors."""
-        total = self._vectors.nbytes + self._labels.nbytes + self._alive.nbytes + 16 * len(self)
+    def memory_parts(self) -> dict[str, int]:
+        """Bytes held, by component: codes, graph (HNSW neighbour lists, offsets, levels), pca (mean and
+        components, shared by all vectors), ids (labels, tombstones), lookup (sorted ids and positions,
+        built on the first `vectors_of` / `remove`), float32 (vectors kept while untrained)."""
+        parts = {"codes": 0, "graph": 0, "pca": 0, "ids": self._labels.nbytes + self._alive.nbytes,
+                 "lookup": sum(a.nbytes for a in self._lookup) if self._lookup else 0,
+                 "float32": self._vectors.nbytes}
         if self.trained:
-            total += len(_faiss().serialize_index(self._index)) + self._pca.components.nbytes + self._pca.mean.nbytes
-        return int(total)
+            hnsw = self._index.hnsw
+            parts["codes"] = int(_faiss().downcast_index(self._index.storage).codes.size())
+            parts["graph"] = int(hnsw.neighbors.size() * 4 + hnsw.offsets.size() * 8 + hnsw.levels.size() * 4)
+            parts["pca"] = self._pca.components.nbytes + self._pca.mean.nbytes
+        return {k: int(v) for k, v in parts.items()}
+
+    def memory_bytes(self) -> int:
+        """Total of `memory_parts`."""
+        return sum(self.memory_parts().values())
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -259,6 +280,7 @@ class CompactIndex:
         index = cls(int(meta["dim"]), CompactConfig(**{f: meta[f] for f in fields if f in meta}))
         with np.load(path / "compact.npz") as data:
             index._labels, index._alive, index._vectors = data["labels"], data["alive"].copy(), data["vectors"]
+            index._count = int(index._alive.sum())
             if meta.get("trained"):
                 index._pca = Projection(data["mean"], data["components"])
         if meta.get("trained"):
