@@ -100,6 +100,10 @@ def _quantizer_type(codec: str) -> int:
     return types[codec]
 
 
+#: The configuration `make_index` / `soundseek index --index compact` use.
+DEFAULT_CONFIG = CompactConfig()
+
+
 class CompactIndex:
     """PCA + scalar-quantized codes in FAISS IndexHNSWSQ over inner product."""
 
@@ -107,7 +111,7 @@ class CompactIndex:
 
     def __init__(self, dim: int, config: CompactConfig | None = None) -> None:
         self.dim = dim
-        self.config = config or CompactConfig()
+        self.config = config or DEFAULT_CONFIG
         _quantizer_type(self.config.codec)  # an unknown codec fails here, not at training time
         self._index = None  # faiss.IndexHNSWSQ once trained
         self._pca: Projection | None = None
