@@ -128,6 +128,16 @@ def query(out: Path, data: Path) -> dict:
         row[f"p50_ms_k{k}"] = round(1000 * float(np.percentile(times, 50)), 2)
         row[f"p95_ms_k{k}"] = round(1000 * float(np.percentile(times, 95)), 2)
         row[f"recall@10_k{k}"] = round(float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)])), 4)
+    if hasattr(index, "vectors_of"):  # what a filtered query pays: stored vectors of 10,000 spread ids
+        ids = np.linspace(0, len(index) - 1, 10_000).astype(np.int64)
+        index.vectors_of(ids[:10])
+        start = time.perf_counter()
+        index.vectors_of(ids)
+        row["vectors_of_10k_ms"] = round(1000 * (time.perf_counter() - start), 1)
+    if hasattr(index, "scores_of"):
+        start = time.perf_counter()
+        index.scores_of(ids, queries[0])
+        row["scores_of_10k_ms"] = round(1000 * (time.perf_counter() - start), 1)
     return row
 
 
@@ -172,8 +182,8 @@ def run(plan: list[tuple[int, list[str]]], work: Path, clip: Path | None) -> dic
 
 def markdown(result: dict) -> str:
     lines = ["| n | kind | build s | loaded RSS B/seg | index B/seg | codes | graph | ids | PCA | float32 "
-             "| p50 ms k=10 | p95 ms k=10 | recall@10 | p50 ms k=200 | p95 ms k=200 | load avg |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| p50 ms k=10 | p95 ms k=10 | recall@10 | p50 ms k=200 | p95 ms k=200 | vectors_of 10k ms | scores_of 10k ms | load avg |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result["rows"]:
         n, parts = r["n"], r.get("parts") or {}
         per = {k: f"{v / n:.0f}" for k, v in parts.items()}
@@ -181,7 +191,7 @@ def markdown(result: dict) -> str:
         lines.append(f"| {n:,} | {r['kind']} | {r['build_s']} | {r['loaded_rss_bytes'] / n:.0f} | {total} "
                      f"| {per.get('codes', '-')} | {per.get('graph', '-')} | {per.get('ids', '-')} | {per.get('pca', '-')} "
                      f"| {per.get('float32', '-')} | {r['p50_ms_k10']} | {r['p95_ms_k10']} | {r['recall@10_k10']:.3f} "
-                     f"| {r['p50_ms_k200']} | {r['p95_ms_k200']} | {r['load_avg_1min']} |")
+                     f"| {r['p50_ms_k200']} | {r['p95_ms_k200']} | {r.get('vectors_of_10k_ms', '-')} | {r.get('scores_of_10k_ms', '-')} | {r['load_avg_1min']} |")
     if result.get("yamnet"):
         y = result["yamnet"]
         lines += ["", f"YAMNet on a {y['clip_s']} s clip: p50 {y['p50_ms']} ms, p95 {y['p95_ms']} ms (1 thread)."]

@@ -147,3 +147,15 @@ def test_codec_and_default_kind():
     assert default_kind(1024, ANN_THRESHOLD + 1) == "compact" and make_index(1024, expected_size=10**6).kind == "compact"
     assert default_kind(128, ANN_THRESHOLD + 1) == "hnsw"
     assert default_kind(1024, ANN_THRESHOLD) == "exact"
+
+
+@pytest.mark.parametrize("codec,rerank", [("sq8", 0), ("sq8", 3), ("fp16", 0)])
+def test_scores_of_agrees_with_vectors_of_and_faiss_decoding(codec: str, rerank: int):
+    x = low_rank(800, 64, rank=10)
+    index = trained(x, dims=16, codec=codec, rerank=rerank)
+    ids = np.array([1799, 1000, 1234])
+    positions = ids - 1000
+    np.testing.assert_allclose(index._decode(positions), index._index.reconstruct_batch(positions), atol=1e-6)
+    np.testing.assert_allclose(index.scores_of(ids, x[3]), index.vectors_of(ids) @ x[3], rtol=1e-4, atol=1e-5)
+    with pytest.raises(KeyError):
+        index.scores_of(np.array([5]), x[3])

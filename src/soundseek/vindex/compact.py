@@ -209,7 +209,7 @@ class CompactIndex:
             ok[ok] &= self._alive[pos[row][ok]]
             p, s = pos[row][ok], scores[row][ok]
             if self.config.rerank and len(p):
-                s = s / self._pca.norms(self._index.reconstruct_batch(p))
+                s = s / self._pca.norms(self._decode(p))
             top = np.argsort(-s, kind="stable")[:k]
             out_s[row, : len(top)], out_i[row, : len(top)] = s[top], self._labels[p[top]]
         return out_s, out_i
@@ -224,6 +224,20 @@ class CompactIndex:
         return out_s, out_i
 
     # -- vectors back --------------------------------------------------------------------------
+    def _decode(self, positions: np.ndarray) -> np.ndarray:
+        """PCA coordinates z of the codes at `positions`. Returns: (n, dims) float32.
+
+        8-bit codes are decoded here from a zero-copy view of FAISS's code array (vmin + (c + 0.5) / 255 x
+        vdiff per dimension, FAISS's QT_8bit), 5-10x faster than `reconstruct_batch`; other codecs go
+        through FAISS."""
+        faiss = _faiss()
+        if self.config.codec != "sq8":
+            return self._index.reconstruct_batch(positions)
+        storage = faiss.downcast_index(self._index.storage)
+        codes = faiss.rev_swig_ptr(storage.codes.data(), storage.codes.size()).reshape(-1, storage.code_size)
+        vmin, vdiff = faiss.vector_to_array(storage.sq.trained).reshape(2, -1)
+        return vmin + (codes[positions].astype(np.float32) + 0.5) * (vdiff / 255)
+
     def vectors_at(self, positions: np.ndarray) -> np.ndarray:
         """The stored (reconstructed, once trained) vectors at internal positions. Returns: (n, dim)."""
         positions = np.asarray(positions, dtype=np.int64)
@@ -231,7 +245,20 @@ class CompactIndex:
             return np.zeros((0, self.dim), dtype=np.float32)
         if not self.trained:
             return self._vectors[positions]
-        return self._pca.reconstruct(self._index.reconstruct_batch(positions))
+        return self._pca.reconstruct(self._decode(positions))
+
+    def scores_of(self, ids: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """`vectors_of(ids) @ query` without rebuilding the dim-wide vectors: q . mu + (P q) . z, 256
+        multiply-adds per vector instead of 256 x 1024 (KeyError for an unknown id). Returns: (n,) float32."""
+        query = check_queries(np.asarray(query, dtype=np.float32), self.dim)[0]
+        found, pos = self._positions(ids)
+        if not found.all():
+            raise KeyError(int(np.asarray(ids, dtype=np.int64)[~found][0]))
+        if not self.trained or not len(pos):
+            return (self.vectors_at(pos) @ query).astype(np.float32)
+        z = self._decode(pos)
+        scores = z @ (self._pca.components @ query) + float(query @ self._pca.mean)
+        return (scores / self._pca.norms(z) if self.config.rerank else scores).astype(np.float32)
 
     def vectors_of(self, ids: np.ndarray) -> np.ndarray:
         """Stored vectors of `ids` in order (KeyError for an unknown id): once trained, the reconstruction
