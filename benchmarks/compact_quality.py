@@ -15,7 +15,7 @@ written; the query embeddings are cached in --cache (computed once with the coll
 
     SOUNDSEEK_MODELS=... python benchmarks/compact_quality.py --sfx ../shared/data/sfx-dev \
         --sfx-collection /tmp/sfx_yam --esc50 ../shared/data/esc50 --esc50-collection /tmp/esc_yam \
-        --configs 256:sq8:4 256:sq8:0 128:sq8:4 --json OUT.json --markdown OUT.md
+        --json OUT.json --markdown OUT.md
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def main() -> int:
     parser.add_argument("--sfx-collection", type=Path, required=True)
     parser.add_argument("--esc50", type=Path, required=True)
     parser.add_argument("--esc50-collection", type=Path, required=True)
-    parser.add_argument("--configs", nargs="+", default=["256:sq8:4", "256:sq8:0", "128:sq8:4"],
+    parser.add_argument("--configs", nargs="+", default=["256:sq8:0", "256:sq8:4", "128:sq8:0", "384:sq8:0", "256:sq4:0"],
                         help="compact configurations as DIMS:CODEC:RERANK (codec sq8, sq4 or fp16)")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/compact_quality_queries"))
     parser.add_argument("--json", type=Path)

@@ -48,7 +48,7 @@ class CompactConfig:
 
     dims: int = 256
     codec: str = "sq8"
-    m: int = 16
+    m: int = 32
     ef_construction: int = 80
     ef_search: int = 64
     rerank: int = 0
