@@ -33,7 +33,7 @@ def _register_index(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--index", dest="index_kind", choices=INDEX_KINDS,
                    help="vector index backend, recorded for every later search (default: exact up to 50,000 "
                         "segments; above, compact for 1024-d vectors such as YAMNet's and hnsw for narrower ones; "
-                        "compact keeps ~420 bytes a segment instead of ~4,400; ivfpq and lsh trade recall for "
+                        "compact keeps ~540 bytes a segment instead of ~4,500; ivfpq and lsh trade recall for "
                         "memory, see docs/index.md)")
     p.add_argument("--store", metavar="URI",
                    help="keep the vectors in Milvus, recorded for every later command: milvus:///path/file.db "

@@ -16,7 +16,7 @@ A collection's index is rebuilt from the store's float32 vectors whenever the co
 so the PCA is refitted on every rebuild; vectors added to a trained index reuse its PCA.
 
 Memory per vector once trained (defaults, 1024-d in): `dims` bytes of codes (256), the HNSW graph
-(4 x 2M = 128 bytes of level-0 neighbours at M = 16, plus offsets, levels and the upper levels: ~145),
+(4 x 2M = 256 bytes of level-0 neighbours at M = 32, plus offsets, levels and the upper levels: ~272),
 8 bytes of id and 1 of tombstone, and 16 of id lookup once `vectors_of` or `remove` has been called;
 the PCA itself is dims x dim float32 (1 MB), shared by all vectors. `memory_parts` counts each.
 

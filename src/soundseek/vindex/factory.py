@@ -17,7 +17,7 @@ from soundseek.vindex.lsh import LshIndex
 ANN_THRESHOLD = 50_000
 
 #: Above ANN_THRESHOLD, vectors of at least this many dimensions (YAMNet's 1024) default to `compact`
-#: (PCA to 256 dims + 8-bit codes in HNSW: ~420 bytes per vector instead of ~4,400, query-by-example
+#: (PCA to 256 dims + 8-bit codes in HNSW: ~540 bytes per vector instead of ~4,500, query-by-example
 #: quality on sfx-dev and ESC-50 within 0.1% of float32; BENCHMARKS.md, issue 11). Narrower spaces were not
 #: measured with it and keep `hnsw`.
 COMPACT_MIN_DIM = 1024
