@@ -15,7 +15,8 @@ Each kind is built in its own process (build time, peak RSS), saved, then loaded
 (what a server holding the index pays), beside the index's own count of its bytes. Single queries are
 timed one at a time on one thread (FAISS OpenMP 1 thread, BLAS 1 thread) at k = 10 and at k = 200 (the
 depth the engine asks for a 10-result query). `--yamnet CLIP` also times YAMNet on a 5 s clip, the
-other half of an audio query.
+other half of an audio query; with `--engine`, a whole `SearchEngine.search_audio` on that clip over
+each saved index (a SQLite collection of its n segments, no class scores).
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/compact_scale.py \
         --plan 100000:exact,hnsw,compact 1000000:compact --work /tmp/scale \
@@ -159,6 +160,39 @@ def yamnet(clip: Path) -> dict:
             "p95_ms": round(1000 * float(np.percentile(times, 95)), 2)}
 
 
+def engine_audio(out: Path, clip: Path, n_queries: int = 20) -> dict:
+    """End to end through `SearchEngine.search_audio` (YAMNet on the clip, the index, ranking, hits) over
+    a real SQLite collection of the index's n segments (10 per sound; ids 0..n-1 as the index holds
+    them) with the saved index loaded; no class scores. YAMNet alone is timed in the same process."""
+    import tempfile
+
+    from soundseek.search.engine import SearchEngine
+    from soundseek.search.state import SearchState, load_segment_table
+    from soundseek.store import Collection
+    from soundseek.vindex import load_index
+    index = load_index(out)
+    with tempfile.TemporaryDirectory() as tmp:
+        coll = Collection.create(Path(tmp) / "c", audio_encoder="yamnet", encoder_config={})
+        with coll.conn:
+            coll.conn.executemany("INSERT INTO sounds (id, path, size, mtime_ns, duration, sample_rate, channels, format, text,"
+                                  " indexed_at) VALUES (?, ?, 0, 0, 27.5, 16000, 1, 'WAV', '', 0)",
+                                  ((i + 1, f"/lib/s{i:07d}.wav") for i in range((len(index) + 9) // 10)))
+            coll.conn.executemany("INSERT INTO segments (id, sound_id, start, end) VALUES (?, ?, ?, ?)",
+                                  ((j, j // 10 + 1, 2.5 * (j % 10), 2.5 * (j % 10) + 5.0) for j in range(len(index))))
+        engine = SearchEngine(coll, state=SearchState(load_segment_table(coll), index, None))
+        engine.search_audio(clip, top=10)
+        timed = {"search_audio": [], "embed_only": []}
+        for _ in range(n_queries):
+            start = time.perf_counter()
+            engine.search_audio(clip, top=10)
+            timed["search_audio"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            engine.embed_query_audio(clip)
+            timed["embed_only"].append(time.perf_counter() - start)
+        coll.close()
+    return {f"{name}_{q}_ms": round(1000 * float(np.percentile(t, q)), 1) for name, t in timed.items() for q in (50, 95)}
+
+
 def child(args: list[str]) -> dict:
     """Run one step in a fresh interpreter (clean RSS) and return its JSON answer."""
     done = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True)
@@ -166,7 +200,7 @@ def child(args: list[str]) -> dict:
 
 
 # -- the run ------------------------------------------------------------------------------------------
-def run(plan: list[tuple[int, list[str]]], work: Path, clip: Path | None) -> dict:
+def run(plan: list[tuple[int, list[str]]], work: Path, clip: Path | None, *, engine: bool = False) -> dict:
     rows = []
     for n, kinds in plan:
         data = prepare(work, n)
@@ -174,6 +208,8 @@ def run(plan: list[tuple[int, list[str]]], work: Path, clip: Path | None) -> dic
             out = work / f"{kind}_{n}"
             row = {"kind": kind, "n": n, **child(["build", kind, str(data), str(out)]),
                    **child(["query", str(out), str(data)]), "load_avg_1min": round(os.getloadavg()[0], 1)}
+            if engine and clip:
+                row.update(child(["engine", str(out), str(clip)]))
             print(json.dumps(row), flush=True)
             rows.append(row)
     return {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "rows": rows,
@@ -192,6 +228,11 @@ def markdown(result: dict) -> str:
                      f"| {per.get('codes', '-')} | {per.get('graph', '-')} | {per.get('ids', '-')} | {per.get('pca', '-')} "
                      f"| {per.get('float32', '-')} | {r['p50_ms_k10']} | {r['p95_ms_k10']} | {r['recall@10_k10']:.3f} "
                      f"| {r['p50_ms_k200']} | {r['p95_ms_k200']} | {r.get('vectors_of_10k_ms', '-')} | {r.get('scores_of_10k_ms', '-')} | {r['load_avg_1min']} |")
+    timed = [r for r in result["rows"] if "search_audio_50_ms" in r]
+    if timed:
+        lines += ["", "| n | kind | search_audio p50 / p95 ms | YAMNet alone p50 / p95 ms (same process) |", "|---:|---|---:|---:|"]
+        lines += [f"| {r['n']:,} | {r['kind']} | {r['search_audio_50_ms']} / {r['search_audio_95_ms']} "
+                  f"| {r['embed_only_50_ms']} / {r['embed_only_95_ms']} |" for r in timed]
     if result.get("yamnet"):
         y = result["yamnet"]
         lines += ["", f"YAMNet on a {y['clip_s']} s clip: p50 {y['p50_ms']} ms, p95 {y['p95_ms']} ms (1 thread)."]
@@ -203,7 +244,8 @@ def main() -> int:
         step, rest = sys.argv[2], sys.argv[3:]
         answer = {"build": lambda: build(rest[0], Path(rest[1]), Path(rest[2])),
                   "query": lambda: query(Path(rest[0]), Path(rest[1])),
-                  "yamnet": lambda: yamnet(Path(rest[0]))}[step]()
+                  "yamnet": lambda: yamnet(Path(rest[0])),
+                  "engine": lambda: engine_audio(Path(rest[0]), Path(rest[1]))}[step]()
         print(json.dumps(answer))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -211,11 +253,13 @@ def main() -> int:
                         help="N:KIND,KIND... (which kinds to build at which size)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/compact_scale"))
     parser.add_argument("--yamnet", type=Path, help="a clip to time YAMNet on (its first 5 s)")
+    parser.add_argument("--engine", action="store_true",
+                        help="also time SearchEngine.search_audio on the --yamnet clip over each saved index")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     plan = [(int(p.split(":")[0]), p.split(":")[1].split(",")) for p in args.plan]
-    result = run(plan, args.work, args.yamnet)
+    result = run(plan, args.work, args.yamnet, engine=args.engine)
     text = markdown(result)
     print(text)
     if args.json:
