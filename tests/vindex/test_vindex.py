@@ -65,7 +65,7 @@ def test_make_index_picks_backend_by_size():
     assert make_index(8, expected_size=10**6).kind != "exact"
 
 
-@pytest.mark.parametrize("kind", ["exact", "hnsw", "ivfpq", "lsh"])
+@pytest.mark.parametrize("kind", ["exact", "hnsw", "ivfpq", "lsh", "compact"])
 def test_query_of_the_wrong_dimension_is_an_error(kind):
     from soundseek.errors import CollectionError
 

@@ -31,8 +31,10 @@ def _register_index(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-duration", type=float, default=4 * 3600.0, help="refuse files longer than this (seconds)")
     p.add_argument("--model", type=Path, help="a trained joint model directory to embed the collection with")
     p.add_argument("--index", dest="index_kind", choices=INDEX_KINDS,
-                   help="vector index backend, recorded for every later search (default: exact below 50,000 "
-                        "segments, hnsw above; ivfpq and lsh trade recall for memory, see docs/index.md)")
+                   help="vector index backend, recorded for every later search (default: exact up to 50,000 "
+                        "segments; above, compact for 1024-d vectors such as YAMNet's and hnsw for narrower ones; "
+                        "compact keeps ~540 bytes a segment instead of ~4,500; ivfpq and lsh trade recall for "
+                        "memory, see docs/index.md)")
     p.add_argument("--store", metavar="URI",
                    help="keep the vectors in Milvus, recorded for every later command: milvus:///path/file.db "
                         "(embedded milvus-lite) or http://host:19530 (a Milvus server); only for a new collection; "

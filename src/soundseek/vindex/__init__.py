@@ -1,8 +1,9 @@
 """Vector indexes behind one interface: `add / search / remove / save / load`.
 
-`ExactIndex` (NumPy, inner product on L2-normalized vectors = cosine) is the reference; `HnswIndex`
-(FAISS HNSW) is the approximate backend chosen by `make_index` above `ANN_THRESHOLD` vectors; `IvfPqIndex`
-and `LshIndex` trade recall for memory (see docs/index.md). The backend table is in `factory`.
+`ExactIndex` (NumPy, inner product on L2-normalized vectors = cosine) is the reference; above
+`ANN_THRESHOLD` vectors `make_index` picks `CompactIndex` (PCA + 8-bit codes in FAISS HNSW) for 1024-d
+vectors and `HnswIndex` (FAISS HNSW, float32) for narrower ones; `IvfPqIndex` and `LshIndex` trade recall
+for memory (see docs/index.md). The backend table is in `factory`.
 """
 
 from __future__ import annotations
