@@ -140,3 +140,18 @@ def test_inverted_lists_are_cached_under_their_key(tmp_path) -> None:
     assert computed == [1, 1, 1]
     small = cached_inner_search(tmp_path, "s", "g8", len(x), matrix)  # below EXACT_ROWS: the matrix itself
     assert small.exact and small.vectors(np.array([2]))[0].tolist() == x[2].tolist()
+
+
+def test_query_by_example_ranks_only_the_nearest_segments_like_the_exact_pass(coll) -> None:
+    """Without filters only the index's nearest segments are ranked; a filter that passes everything takes
+    the exact pass over every segment: the same files, scores and moments."""
+    engine = SearchEngine(coll, text_encoder=KeywordTextEncoder(VOCAB))
+    example = np.asarray([1.0, 0.3], dtype=np.float32) / np.hypot(1.0, 0.3)
+    everything = Filters(min_duration=0.0)
+    _same_hits(engine.search_vector(example, top=3), engine.search_vector(example, top=3, filters=everything))
+    left_out = ("/a.wav", 0.0, 5.0)  # the query's own span of /a.wav: its other segments stay valid hits
+    got = engine.search_vector(example, top=4, exclude=left_out)
+    _same_hits(got, engine.search_vector(example, top=4, filters=everything, exclude=left_out))
+    assert all(not (h.path == "/a.wav" and h.start < 5.0) for h in got)
+    with pytest.raises(Exception, match="number of results"):
+        engine.search_vector(example, top=0)

@@ -217,15 +217,22 @@ class SearchEngine:
         rows, scores = cand.rows, cand.scores.copy()
         if filters and filters.active():
             scores[~self._filter_mask(filters)[rows]] = -np.inf
-        order = np.argsort(-scores, kind="stable")
-        chosen = best_per_sound(order, scores, self.table.sound_ids[rows], top + offset)
-        if len(chosen) < top + offset:
+        hits, complete = self._rank_rows(rows, scores, top, offset, cand.at)
+        if not complete:
             return None
-        positions = rows[np.asarray(chosen[offset:], dtype=np.int64)]
-        hits = self._with_moments(self._hits(positions, scores[chosen[offset:]]), cand.at)
         kept = self.table.positions(np.asarray([h.segment_id for h in hits], dtype=np.int64))
         self._finish_text_hits(hits, cand.evidence(kept), kept)
         return hits
+
+    def _rank_rows(self, rows: np.ndarray, scores: np.ndarray, top: int, offset: int,
+                   score_of: Callable[[np.ndarray], np.ndarray]) -> tuple[list[Hit], bool]:
+        """Hits from the scores of some table rows only (-inf: no hit); `score_of(rows)` scores any rows
+        (for the moments of the hits' files). Returns the hits, and whether `top + offset` files were found."""
+        order = np.argsort(-scores, kind="stable")
+        chosen = best_per_sound(order, scores, self.table.sound_ids[rows], top + offset)
+        picked = np.asarray(chosen[offset:], dtype=np.int64)
+        hits = self._with_moments(self._hits(rows[picked], scores[picked]), score_of)
+        return hits, len(chosen) >= top + offset
 
     def text_scores(self, query: str) -> np.ndarray:
         """Fused score of every segment for `query`. Returns: (n_segments,) float32."""
@@ -361,6 +368,8 @@ class SearchEngine:
                       exclude: tuple[str, float, float] | None = None) -> list[Hit]:
         """Nearest files to a vector of the collection's space. `exclude` = (path, start, end): the
         segments of that file overlapping that time range are left out."""
+        if top < 1 or offset < 0:
+            raise QueryError(f"the number of results must be >= 1 and the offset >= 0 (got {top}, {offset})")
         if self.index is None:
             return []
         if self.joint_index is None and hasattr(self.index, "search_grouped"):  # a Milvus store
@@ -373,6 +382,8 @@ class SearchEngine:
         if scores is not None:
             self._leave_out(scores, exclude)
             return self._rank(scores, top=top, offset=offset, filters=filters)
+        if not (filters and filters.active()) and self.joint_index is None:
+            return self._nearest_files(np.asarray(vector, dtype=np.float32), top, offset, exclude)
         k = n if (filters and filters.active()) else min(n, max(50, (top + offset) * 20))
         while True:
             scores = self._vector_scores(np.asarray(vector, dtype=np.float32), k)
@@ -383,6 +394,34 @@ class SearchEngine:
                 break
             k = min(n, k * 4)
         return self._rank(scores, top=top, offset=offset, filters=filters)
+
+    def _nearest_files(self, vector: np.ndarray, top: int, offset: int,
+                       exclude: tuple[str, float, float] | None) -> list[Hit]:
+        """search_vector without filters or joint model: only the index's nearest segments are ranked
+        (deep enough for `top + offset` distinct files), never an array of every segment."""
+        n = len(self.table)
+        k = min(n, max(50, (top + offset) * 20))
+        while True:
+            sims, ids = self.index.search(vector[None, :], k)
+            ok = ids[0] >= 0
+            ids, sims = ids[0][ok], sims[0][ok].astype(np.float32)
+            rows = np.minimum(self.table.positions(ids), n - 1)
+            keep = self.table.ids[rows] == ids  # a segment removed since the engine was built is no hit
+            if exclude is not None:
+                path, start, end = exclude
+                keep &= ~((self.table.paths[rows] == path) & (self.table.starts[rows] < end) & (self.table.ends[rows] > start))
+            rows, sims = rows[keep], sims[keep]
+            if len(np.unique(self.table.sound_rows[rows])) >= top + offset or k >= n:
+                break
+            k = min(n, k * 4)
+        by_row = np.argsort(rows, kind="stable")
+
+        def score_of(wanted: np.ndarray) -> np.ndarray:  # the nearest segments' cosines, -inf elsewhere
+            at = np.minimum(np.searchsorted(rows[by_row], wanted), max(len(rows) - 1, 0))
+            found = (rows[by_row][at] == wanted) if len(rows) else np.zeros(len(wanted), dtype=bool)
+            return np.where(found, sims[by_row][at] if len(rows) else 0, -np.inf).astype(np.float32)
+
+        return self._rank_rows(rows, sims, top, offset, score_of)[0]
 
     def _leave_out(self, scores: np.ndarray, exclude: tuple[str, float, float] | None) -> None:
         """Set to -inf the segments of `exclude`'s file (path, start, end) that overlap its span."""
