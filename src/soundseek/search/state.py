@@ -15,6 +15,7 @@ import numpy as np
 from soundseek.encoders import TextEncoder
 from soundseek.errors import CollectionError
 from soundseek.search.class_codes import ClassScores, codes_from_probabilities
+from soundseek.search.inner import mapped
 from soundseek.store import Collection
 from soundseek.vindex import VectorIndex, load_index, make_index
 from soundseek.vindex.base import atomic_write_bytes
@@ -79,7 +80,7 @@ def load_class_codes(coll: Collection, table: SegmentTable, n_classes: int) -> C
     folder = coll.root / "index"
     path = folder / f"class_codes-g{coll.generation}.npy"
     try:
-        codes = np.load(path, mmap_mode="r")
+        codes = mapped(path)
         if codes.shape == (len(table), n_classes) and codes.dtype == np.uint8:
             return ClassScores(codes)
     except (OSError, ValueError):
@@ -97,7 +98,7 @@ def load_class_codes(coll: Collection, table: SegmentTable, n_classes: int) -> C
         for old in folder.glob("class_codes-g*.npy"):
             if old != path:
                 old.unlink(missing_ok=True)  # a process still using it keeps its mapping
-        return ClassScores(np.load(path, mmap_mode="r"))
+        return ClassScores(mapped(path))
     except OSError:
         return ClassScores(codes)  # a read-only collection still searches, just without the cache
 
