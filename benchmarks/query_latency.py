@@ -59,6 +59,9 @@ def build(root: Path, n_segments: int, dim: int, yamnet_dir: str | None, seed: i
     build_s = time.perf_counter() - started
     del vectors
     engine = SearchEngine(coll, state=SearchState(table, index, ClassScores(codes)))
+    # the synthetic vectors live in the index only, not in the store: no library model can be fitted
+    # (benchmarks/text_candidates.py measures text search with one, on load_test.py's collections)
+    engine._library = "none: synthetic vectors are not stored"
     return engine, build_s
 
 

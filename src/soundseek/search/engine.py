@@ -441,7 +441,10 @@ class SearchEngine:
         try:
             for start in range(0, len(rows), FILTER_BLOCK):
                 block = rows[start : start + FILTER_BLOCK]
-                scores[block] = self.index.vectors_of(self.table.ids[block]) @ vector
+                ids = self.table.ids[block]
+                # an index that scores from its own codes (compact) is 10-40x faster than rebuilding vectors
+                scores[block] = (self.index.scores_of(ids, vector) if hasattr(self.index, "scores_of")
+                                 else self.index.vectors_of(ids) @ vector)
         except KeyError:  # a segment without a vector in the index (being re-indexed): the general path
             return None
         return scores
