@@ -73,3 +73,13 @@ def test_the_index_cache_follows_the_generation_and_the_chosen_kind(coll) -> Non
     assert len(load_vector_index(coll, "tiny")) == 4
     coll.set_meta("index_kind", "lsh")  # a recorded backend choice is honoured and rebuilds the cache
     assert load_vector_index(coll, "tiny").kind == "lsh"
+
+
+def test_gather_lists_and_rows_of_sounds(coll) -> None:
+    from soundseek.search.state import gather_lists
+
+    starts, values = np.array([0, 2, 2, 5]), np.array([7, 8, 1, 2, 3])
+    assert gather_lists(starts, values, np.array([2, 0])).tolist() == [1, 2, 3, 7, 8]
+    assert gather_lists(starts, values, np.array([1])).tolist() == []
+    table = load_segment_table(coll)
+    assert table.rows_of_sounds(np.array([1, 0])).tolist() == [2, 0, 1]

@@ -48,6 +48,13 @@ class SegmentTable:
             self._sound_bounds = np.searchsorted(self.sound_rows[self._by_sound], np.arange(len(self.sounds) + 1))
         return self._by_sound[self._sound_bounds[sound_row] : self._sound_bounds[sound_row + 1]]
 
+    def rows_of_sounds(self, sound_rows: np.ndarray) -> np.ndarray:
+        """Table rows of the segments of several distinct sounds, sound after sound."""
+        if not len(self.sounds):
+            return np.zeros(0, dtype=np.int64)
+        self.rows_of_sound(0)  # builds the per-sound order once
+        return gather_lists(self._sound_bounds, self._by_sound, sound_rows)
+
     def per_sound_to_segments(self, values: np.ndarray) -> np.ndarray:
         """Broadcast one value per distinct sound (aligned with `sounds`) to every segment."""
         return values[self.sound_rows]
@@ -55,6 +62,19 @@ class SegmentTable:
     def positions(self, segment_ids: np.ndarray) -> np.ndarray:
         """Row of each segment id (ids must exist). Returns: (k,) int64."""
         return np.searchsorted(self.ids, segment_ids)
+
+
+def gather_lists(starts: np.ndarray, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Inverted lists stored flat (list k is values[starts[k]:starts[k + 1]]): the lists of `keys`
+    concatenated, in one vectorized gather."""
+    keys = np.asarray(keys, dtype=np.int64)
+    lo, hi = starts[keys], starts[keys + 1]
+    lengths = hi - lo
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=values.dtype)
+    offsets = np.repeat(lo - (np.cumsum(lengths) - lengths), lengths)
+    return values[np.arange(total) + offsets]
 
 
 @dataclass
