@@ -43,7 +43,9 @@ def cache_dir(model_path: Path) -> Path:
     from soundseek.encoders.models import models_dir
 
     weights = model_path / "model.safetensors"
-    key = hashlib.sha256(f"{weights.stat().st_size}".encode() + weights.open("rb").read(1 << 16)).hexdigest()[:16]
+    with weights.open("rb") as f:
+        head = f.read(1 << 16)
+    key = hashlib.sha256(f"{weights.stat().st_size}".encode() + head).hexdigest()[:16]
     return models_dir() / "cache" / f"minilm-onnx-{key}"
 
 
