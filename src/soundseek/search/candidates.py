@@ -187,7 +187,7 @@ class CandidateScores:
         if lists.class_lists is not None and engine.matcher is not None:
             self.class_similarity = engine.matcher.similarities(templated)
             self.classes, self.class_weights = engine.matcher.weights_of(self.class_similarity)
-            zs_rows = _distinct(lists.class_lists[self.classes])
+            zs_rows = _distinct(self._class_heads(lists.class_lists))
             zs = self._zero_shot(zs_rows)
             self.zs_max = float(zs.max()) if len(zs) else 0.0
             parts.append(self._feedback(zs_rows, zs))
@@ -222,6 +222,15 @@ class CandidateScores:
         if not len(sound_rows):
             return np.zeros(0, dtype=np.int64)
         return table.rows_of_sounds(sound_rows)
+
+    def _class_heads(self, class_lists: np.ndarray) -> np.ndarray:
+        """The head of each of the query's class lists, as deep as the class weighs: a class with a
+        fifth of the weight (of five) or more gives its whole list, a lighter one proportionally less
+        (at least 64 rows): its rows add at most its weight times the largest log score."""
+        depth = class_lists.shape[1]
+        share = np.minimum(1.0, self.class_weights * len(self.classes))
+        lengths = np.maximum(np.minimum(64, depth), (depth * share).astype(np.int64))
+        return np.concatenate([class_lists[c, :k] for c, k in zip(self.classes, lengths)])
 
     def _zero_shot(self, rows: np.ndarray) -> np.ndarray:
         return self.class_weights @ self.engine.class_codes.at(self.classes, rows)
