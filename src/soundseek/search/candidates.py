@@ -226,10 +226,10 @@ class CandidateScores:
     def _class_heads(self, class_lists: np.ndarray) -> np.ndarray:
         """The head of each of the query's class lists, as deep as the class weighs: a class with a
         fifth of the weight (of five) or more gives its whole list, a lighter one proportionally less
-        (at least 64 rows): its rows add at most its weight times the largest log score."""
+        (at least a quarter of it): its rows add at most its weight times the largest log score."""
         depth = class_lists.shape[1]
         share = np.minimum(1.0, self.class_weights * len(self.classes))
-        lengths = np.maximum(np.minimum(64, depth), (depth * share).astype(np.int64))
+        lengths = np.maximum(max(1, depth // 4), (depth * share).astype(np.int64))
         return np.concatenate([class_lists[c, :k] for c, k in zip(self.classes, lengths)])
 
     def _zero_shot(self, rows: np.ndarray) -> np.ndarray:
