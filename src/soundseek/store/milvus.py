@@ -126,6 +126,12 @@ class SegmentRows:
         } for i in range(len(self))]
 
 
+#: pymilvus pings an idle connection every 10 s, while a gRPC server by default accepts a ping without
+#: data at most every 5 min and closes the connection after two early ones ("GOAWAY too_many_pings":
+#: a store idle for ~30 s, e.g. while `index` decodes a long file, then failed to open). Ping every 6 min.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 360_000}
+
+
 class MilvusSegments:
     """A collection's segment rows in Milvus (milvus-lite file or server), through pymilvus' MilvusClient."""
 
@@ -133,7 +139,7 @@ class MilvusSegments:
         pymilvus = _pymilvus()
         self.spec = spec
         try:
-            self.client = pymilvus.MilvusClient(spec.uri, timeout=CONNECT_TIMEOUT_S)
+            self.client = pymilvus.MilvusClient(spec.uri, timeout=CONNECT_TIMEOUT_S, grpc_options=GRPC_OPTIONS)
         except Exception as exc:  # pymilvus raises its own and gRPC errors: all mean "cannot reach it"
             hint = (" (a milvus-lite file is held by one process at a time: is `soundseek serve` or another "
                     "run using it? Several processes need a Milvus server, see docs/scale.md)") if spec.is_file else ""
