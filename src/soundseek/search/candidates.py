@@ -67,7 +67,7 @@ class LibraryLists:
 class TextLists:
     """Everything candidate search needs beyond the engine's arrays; built once per engine."""
 
-    class_lists: np.ndarray | None   # (C, L) int64 table rows, best first per class
+    class_lists: np.ndarray | None   # (C, L) int32 table rows, best first per class
     texts: InnerProductSearch | None  # over the distinct words of the sounds
     sounds_start: np.ndarray        # (t + 1,): sound rows of distinct text t are sounds[sounds_start[t]:...]
     sounds: np.ndarray
@@ -88,8 +88,8 @@ def build_text_lists(engine: SearchEngine) -> TextLists:
     if len(named):
         distinct, of_sound = _distinct_rows(vectors[named])
         del vectors
-        texts = cached_inner_search(folder, "sound_texts", fingerprint(generation, sample=of_sound), len(distinct),
-                                    lambda: distinct)
+        key = fingerprint(generation, engine.text_encoder.name, sample=of_sound)
+        texts = cached_inner_search(folder, "sound_texts", key, len(distinct), lambda: distinct)
         starts, sounds = _inverted(of_sound, len(distinct), named)
     library = engine.library
     return TextLists(class_lists, texts, starts, sounds, None if library is None else _library_lists(engine, library))
@@ -102,7 +102,7 @@ def _library_lists(engine: SearchEngine, model: LibraryModel) -> LibraryLists:
     model_row = np.full(len(table), -1, dtype=np.int32)
     model_row[row_of[row_of >= 0]] = np.flatnonzero(row_of >= 0)
     folder = engine.coll.root / "index"
-    key = fingerprint(model.generation, sample=model.segment_ids)
+    key = fingerprint(model.generation, model.summary.text_encoder, sample=model.segment_ids)
     ridge = cached_inner_search(folder, "library_predicted", key, len(model.segment_ids),
                                 model.predicted_vectors)
     examples = cached_inner_search(folder, "library_examples", key, len(model.example_text), lambda: model.example_text)
@@ -114,7 +114,7 @@ def _library_lists(engine: SearchEngine, model: LibraryModel) -> LibraryLists:
 
 def cached_class_lists(engine: SearchEngine, length: int) -> np.ndarray:
     """The `length` best table rows of each class, best first (class_codes.best_rows), cached per
-    generation as index/class_lists_u8.npz. Returns (C, L) int64."""
+    generation as index/class_lists_u8.npz. Returns (C, L) int32."""
     import io
 
     from soundseek.vindex.base import atomic_write_bytes
@@ -125,13 +125,13 @@ def cached_class_lists(engine: SearchEngine, length: int) -> np.ndarray:
     try:
         with np.load(path) as cached:
             if int(cached["generation"]) == engine.coll.generation and cached["rows"].shape == (codes.n_classes, length):
-                return cached["rows"].astype(np.int64)
+                return cached["rows"].astype(np.int32)
     except (OSError, ValueError, KeyError):
         pass
-    rows = codes.best_rows(length)
+    rows = codes.best_rows(length).astype(np.int32)
     try:
         buf = io.BytesIO()
-        np.savez(buf, generation=np.int64(engine.coll.generation), rows=rows.astype(np.int32))
+        np.savez(buf, generation=np.int64(engine.coll.generation), rows=rows)
         atomic_write_bytes(path, buf.getvalue())
     except OSError:
         pass
