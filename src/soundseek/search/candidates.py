@@ -21,7 +21,7 @@ Measured against the exact path in BENCHMARKS.md (issue 11).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -31,8 +31,29 @@ from soundseek.search.relevance import TextEvidence
 from soundseek.search.state import gather_lists
 
 if TYPE_CHECKING:
-    from soundseek.search.engine import SearchEngine
+    from soundseek.encoders import TextEncoder
+    from soundseek.search.class_codes import ClassScores
     from soundseek.search.library import LibraryModel
+    from soundseek.search.state import SegmentTable
+    from soundseek.search.zeroshot import ClassNameMatcher
+    from soundseek.store import Collection
+
+
+class SearchEngine(Protocol):
+    """What candidate search reads of search/engine.py's SearchEngine (which builds it: no import back)."""
+
+    coll: Collection
+    table: SegmentTable
+    class_codes: ClassScores | None
+
+    @property
+    def text_encoder(self) -> TextEncoder: ...
+    @property
+    def matcher(self) -> ClassNameMatcher | None: ...
+    @property
+    def library(self) -> LibraryModel | None: ...
+    def query_vectors(self, query: str) -> tuple[np.ndarray, np.ndarray]: ...
+    def _keyword_scores(self, query: str) -> np.ndarray: ...
 
 #: Collections with at least this many segments use candidates for text search (below it the exact
 #: path takes a few milliseconds).
@@ -48,6 +69,20 @@ POOL = 256
 #: Distinct texts asked of an inner-product list for the words and kNN sources when it is not exact
 #: (an exact scan gives every text above the floor).
 LONG_POOL = 2048
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """The exact path's fusion constants (search/engine.py), read by the engine at each query so that
+    both paths always fuse alike."""
+
+    keyword: float
+    words: float
+    words_floor: float
+    feedback: float
+    feedback_top: int
+    feedback_pool: int
+    library: float
 
 
 @dataclass
@@ -162,11 +197,10 @@ class CandidateScores:
     """One text query scored on its candidates; `at(rows)` gives the fused score of any table rows,
     equal to the exact path's where the sources' maxima were among the candidates."""
 
-    def __init__(self, engine: SearchEngine, lists: TextLists, query: str) -> None:
-        from soundseek.search import engine as exact
+    def __init__(self, engine: SearchEngine, lists: TextLists, query: str, weights: FusionWeights) -> None:
         from soundseek.search.library import WORD_FLOOR
 
-        self.engine, self.lists = engine, lists
+        self.engine, self.lists, self.weights = engine, lists, weights
         table = engine.table
         templated, plain = engine.query_vectors(query)
         self.plain = plain
@@ -174,11 +208,11 @@ class CandidateScores:
         self.keywords = engine._keyword_scores(query)
         self.words = np.zeros(len(table.sounds), dtype=np.float32)
         if lists.texts is not None:
-            text_rows, sims = lists.texts.above(plain, exact.TEXT_SIMILARITY_FLOOR, LONG_POOL)
-            values = np.clip((sims - exact.TEXT_SIMILARITY_FLOOR) / (1 - exact.TEXT_SIMILARITY_FLOOR), 0, 1)
+            text_rows, sims = lists.texts.above(plain, self.weights.words_floor, LONG_POOL)
+            values = np.clip((sims - self.weights.words_floor) / (1 - self.weights.words_floor), 0, 1)
             counts = lists.sounds_start[text_rows + 1] - lists.sounds_start[text_rows]
             self.words[gather_lists(lists.sounds_start, lists.sounds, text_rows)] = np.repeat(values, counts)
-        self.per_sound = exact.KEYWORD_WEIGHT * self.keywords + exact.TEXT_SIMILARITY_WEIGHT * self.words
+        self.per_sound = self.weights.keyword * self.keywords + self.weights.words * self.words
         parts = [self._sound_candidates()]
         # zero-shot, and feedback over the best zero-shot candidates
         self.classes = self.class_weights = self.class_similarity = None
@@ -237,14 +271,13 @@ class CandidateScores:
 
     def _feedback(self, zs_rows: np.ndarray, zs: np.ndarray) -> np.ndarray:
         """The exact path's feedback (engine._add_feedback) over the best zero-shot candidates."""
-        from soundseek.search import engine as exact
         from soundseek.search.hits import top_order
 
-        if exact.FEEDBACK_WEIGHT == 0 or self.zs_max <= 0:
+        if self.weights.feedback == 0 or self.zs_max <= 0:
             return zs_rows
-        pool = zs_rows[top_order(zs, min(len(zs), exact.FEEDBACK_POOL))]
+        pool = zs_rows[top_order(zs, min(len(zs), self.weights.feedback_pool))]
         x = l2_normalize(self.engine.class_codes.rows(pool))
-        self.centroid = l2_normalize(x[: exact.FEEDBACK_TOP].mean(axis=0))
+        self.centroid = l2_normalize(x[: self.weights.feedback_top].mean(axis=0))
         sims = np.maximum(x @ self.centroid, 0)
         self.fb_max = float(sims.max())
         self.fb_rows = np.sort(pool)
@@ -269,12 +302,11 @@ class CandidateScores:
         return (sims * self.example_weights[lib.model.neighbours[model_rows]]).mean(axis=1)
 
     def _first_pass(self, rows: np.ndarray) -> np.ndarray:
-        from soundseek.search import engine as exact
 
         out = self.per_sound[self.engine.table.sound_rows[rows]].astype(np.float32)
         if self.zs_max > 0:
             out += self._zero_shot(rows) / np.float32(self.zs_max)
-            out += np.float32(exact.FEEDBACK_WEIGHT) * self._feedback_at(rows)
+            out += np.float32(self.weights.feedback) * self._feedback_at(rows)
         return out
 
     def library_at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -294,7 +326,6 @@ class CandidateScores:
         return self.lists.library.model_row[rows].astype(np.int64)
 
     def _fuse(self, rows: np.ndarray, first: np.ndarray) -> np.ndarray:
-        from soundseek.search import engine as exact
 
         if self.lists.library is None:
             total = first
@@ -306,7 +337,7 @@ class CandidateScores:
                 lib_part += ridge / np.float32(self.ridge_max)
             if self.knn_max > 0:
                 lib_part += knn / np.float32(self.knn_max)
-            total[scored] += np.float32(exact.LIBRARY_WEIGHT) * lib_part
+            total[scored] += np.float32(self.weights.library) * lib_part
         total = total.astype(np.float32)
         total[total <= 0] = -np.inf
         return total

@@ -204,9 +204,11 @@ class SearchEngine:
 
     def text_candidates(self, query: str) -> CandidateScores:
         """The query scored on its candidates only (see search/candidates.py)."""
-        from soundseek.search.candidates import CandidateScores
+        from soundseek.search.candidates import CandidateScores, FusionWeights
 
-        return CandidateScores(self, self.text_lists, _check_text(query))
+        weights = FusionWeights(KEYWORD_WEIGHT, TEXT_SIMILARITY_WEIGHT, TEXT_SIMILARITY_FLOOR, FEEDBACK_WEIGHT,
+                                FEEDBACK_TOP, FEEDBACK_POOL, LIBRARY_WEIGHT)
+        return CandidateScores(self, self.text_lists, _check_text(query), weights)
 
     def _search_candidates(self, query: str, top: int, offset: int, filters: Filters | None) -> list[Hit] | None:
         """search_text over the candidates; None when they hold fewer than `top + offset` files that pass
