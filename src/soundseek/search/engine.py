@@ -9,13 +9,11 @@ A file's score is the best of its segments; a hit is that file with its best seg
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from soundseek.audio.segments import Span
 from soundseek.encoders import (
@@ -28,6 +26,11 @@ from soundseek.encoders.base import encode_query, l2_normalize
 from soundseek.errors import QueryError
 from soundseek.search.filters import Filters, filter_mask
 from soundseek.search.hits import Hit, annotate_ingest, best_per_sound, top_order
+from soundseek.search.query import blas_single_thread as _blas_single_thread
+from soundseek.search.query import check_text as _check_text
+from soundseek.search.query import fts_query as _fts_query
+from soundseek.search.query import query_span as _query_span
+from soundseek.search.query import unit as _unit
 from soundseek.search.relevance import TextEvidence
 from soundseek.search.state import SearchState, SegmentTable, load_search_state
 from soundseek.search.zeroshot import (
@@ -43,8 +46,6 @@ if TYPE_CHECKING:
     from soundseek.search.candidates import CandidateScores, TextLists
     from soundseek.search.library import LibraryModel
 
-T = TypeVar("T")
-MAX_QUERY_CHARS = 500
 #: Segments whose vectors are read from the index at once by a filtered query by example.
 FILTER_BLOCK = 32_768
 #: Weights of the evidence sources in text search (each source is first scaled to [0, 1]).
@@ -57,25 +58,6 @@ TEXT_SIMILARITY_WEIGHT = 1.0
 LIBRARY_WEIGHT = 1.0
 #: Cosine similarity between a query and a sound's words below which the words count as unrelated.
 TEXT_SIMILARITY_FLOOR = 0.3
-
-
-def _blas_single_thread(method: Callable[..., T]) -> Callable[..., T]:
-    """Run a query with one BLAS thread: a query is many small matrix-vector products, which a
-    multi-threaded BLAS slows down by an order of magnitude on a busy machine (measured: 12 ms vs
-    0.7 ms for a 10k x 384 product on 2 loaded cores)."""
-
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        with _blas_controller().limit(limits=1, user_api="blas"):
-            return method(*args, **kwargs)
-
-    return wrapper
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller() -> ThreadpoolController:
-    """Built once: finding the loaded BLAS libraries reads /proc/self/maps (about 1 ms)."""
-    return ThreadpoolController()
 
 
 class SearchEngine:
@@ -563,38 +545,3 @@ def open_engine(collection_dir: Path, model_dir: Path | None = None) -> SearchEn
         from soundseek.search.joint import load_model_for
         joint = load_model_for(coll, model_dir)
     return SearchEngine(coll, joint_model=joint)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    """Scale to [0, 1] by the maximum (all-zero stays zero)."""
-    top = float(np.max(x)) if x.size else 0.0
-    if top <= 0:
-        return np.zeros_like(x, dtype=np.float32)
-    return np.multiply(x, np.float32(1.0 / top), dtype=np.float32)
-
-
-def _check_text(query: str) -> str:
-    query = (query or "").strip()
-    if not query:
-        raise QueryError("empty query: type some words, e.g. soundseek search \"dog barking\"")
-    if len(query) > MAX_QUERY_CHARS:
-        raise QueryError(f"query too long ({len(query)} characters, at most {MAX_QUERY_CHARS})")
-    if not any(ch.isalnum() for ch in query):
-        raise QueryError("the query has no letters or digits")
-    return query
-
-
-def _fts_query(query: str) -> str:
-    """An FTS5 query matching any of the query's words (quoted, so operators in text are inert)."""
-    from soundseek.encoders.text import tokenize
-
-    words = [w for w in tokenize(query) if len(w) > 1]
-    return " OR ".join(f'"{w}"' for w in words)
-
-
-def _query_span(duration: float, start: float | None, end: float | None) -> Span:
-    s = 0.0 if start is None else float(start)
-    e = duration if end is None else min(float(end), duration)
-    if s < 0 or s >= duration or e <= s:
-        raise QueryError(f"bad time range [{start}, {end}] for a query of {duration:.2f} s")
-    return Span(s, e)
