@@ -24,11 +24,13 @@ from soundseek.encoders import (
 )
 from soundseek.encoders.base import encode_query, l2_normalize
 from soundseek.errors import QueryError
+from soundseek.search.candidates import CANDIDATES_FROM
 from soundseek.search.filters import Filters, filter_mask
 from soundseek.search.hits import Hit, annotate_ingest, best_per_sound, top_order
 from soundseek.search.query import blas_single_thread as _blas_single_thread
 from soundseek.search.query import check_text as _check_text
 from soundseek.search.query import fts_query as _fts_query
+from soundseek.search.query import fts_words as _fts_words
 from soundseek.search.query import query_span as _query_span
 from soundseek.search.query import unit as _unit
 from soundseek.search.relevance import TextEvidence
@@ -44,6 +46,7 @@ from soundseek.store import Collection
 if TYPE_CHECKING:
     from soundseek.joint.saved import JointModel
     from soundseek.search.candidates import CandidateScores, TextLists
+    from soundseek.search.keywords import KeywordIndex
     from soundseek.search.library import LibraryModel
 
 #: Segments whose vectors are read from the index at once by a filtered query by example.
@@ -86,6 +89,7 @@ class SearchEngine:
         self._sound_text_rows = np.zeros(0, dtype=np.int64)
         self._library: LibraryModel | None | str = None
         self._text_lists: TextLists | None = None
+        self._keywords: KeywordIndex | None = None
         self.joint_model = joint_model
         self.joint_index = None
         if joint_model is not None and len(self.table):
@@ -170,8 +174,6 @@ class SearchEngine:
                 hit.relevance = float(value)
 
     def _use_candidates(self) -> bool:
-        from soundseek.search.candidates import CANDIDATES_FROM
-
         if self.text_path == "exact" or self.joint_index is not None:
             return False
         return self.text_path == "candidates" or len(self.table) >= CANDIDATES_FROM
@@ -305,8 +307,13 @@ class SearchEngine:
         return self.coll.vectors_for(self.space, [int(i) for i in segment_ids])
 
     def _keyword_scores(self, query: str) -> np.ndarray:
-        """BM25 of each distinct sound (aligned with table.sounds), scaled to [0, 1]."""
-        hits = self.coll.keyword_search(_fts_query(query))
+        """BM25 of each distinct sound (aligned with table.sounds), scaled to [0, 1]. Large collections
+        score it in memory (search/keywords.py), others (and phrases) through FTS5: the same scores."""
+        hits = None
+        if self.text_path == "candidates" or len(self.table) >= CANDIDATES_FROM:
+            hits = self.keyword_index.search(self.coll.keyword_terms(_fts_words(query)))
+        if hits is None:
+            hits = self.coll.keyword_search(_fts_query(query))
         per_sound = np.zeros(len(self.table.sounds), dtype=np.float32)
         if hits:
             ids = np.asarray([h[0] for h in hits], dtype=np.int64)
@@ -315,6 +322,14 @@ class SearchEngine:
             ok = (rows < len(self.table.sounds)) & (self.table.sounds[np.minimum(rows, len(self.table.sounds) - 1)] == ids)
             per_sound[rows[ok]] = vals[ok] / (vals.max() or 1.0)
         return per_sound
+
+    @property
+    def keyword_index(self) -> KeywordIndex:
+        """The sounds' words as in-memory BM25 lists (search/keywords.py), read on first use."""
+        if self._keywords is None:
+            from soundseek.search.keywords import KeywordIndex
+            self._keywords = KeywordIndex(self.coll.keyword_postings())
+        return self._keywords
 
     # -- audio -> audio ------------------------------------------------------------------------
     def embed_query_audio(self, path: str | Path, *, start: float | None = None, end: float | None = None) -> np.ndarray:

@@ -55,12 +55,16 @@ def check_text(query: str) -> str:
     return query
 
 
-def fts_query(query: str) -> str:
-    """An FTS5 query matching any of the query's words (quoted, so operators in text are inert)."""
+def fts_words(query: str) -> list[str]:
+    """The query's words that keyword search looks for (single letters are left out)."""
     from soundseek.encoders.text import tokenize
 
-    words = [w for w in tokenize(query) if len(w) > 1]
-    return " OR ".join(f'"{w}"' for w in words)
+    return [w for w in tokenize(query) if len(w) > 1]
+
+
+def fts_query(query: str) -> str:
+    """An FTS5 query matching any of the query's words (quoted, so operators in text are inert)."""
+    return " OR ".join(f'"{w}"' for w in fts_words(query))
 
 
 def query_span(duration: float, start: float | None, end: float | None) -> Span:

@@ -28,6 +28,7 @@ from platformdirs import user_data_dir
 
 from soundseek.encoders.base import FrameEvidence
 from soundseek.errors import CollectionError
+from soundseek.store import keywords
 from soundseek.store.milvus import MilvusSegments, StoreSpec
 from soundseek.store.records import NewSegment, SegmentRecord, SoundRecord
 from soundseek.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, connect
@@ -459,17 +460,16 @@ class Collection:
         ))
 
     def keyword_search(self, query: str, *, limit: int = 200) -> list[tuple[int, float]]:
-        """BM25 keyword search over the sounds' words. Returns (sound_id, score >= 0, higher is better)."""
-        if not query.strip():
-            return []
-        try:
-            rows = self.conn.execute(
-                "SELECT rowid, -bm25(sound_text) FROM sound_text WHERE sound_text MATCH ? ORDER BY bm25(sound_text)"
-                " LIMIT ?", (query, limit)
-            ).fetchall()
-        except sqlite3.OperationalError:
-            return []
-        return [(int(r), float(s)) for r, s in rows]
+        """BM25 keyword search over the sounds' words (store/keywords.py). Returns (sound_id, score >= 0)."""
+        return keywords.keyword_search(self.conn, query, limit=limit)
+
+    def keyword_postings(self) -> keywords.Postings:
+        """The keyword index's postings (store/keywords.py), for search/keywords.py."""
+        return keywords.read_postings(self.conn)
+
+    def keyword_terms(self, words: list[str]) -> list[list[str]]:
+        """The keyword index's terms of each of `words` (SQLite's tokenizer, store/keywords.py)."""
+        return keywords.fts_tokens(self.conn, words)
 
 
 def check_complete(coll: Collection, ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
