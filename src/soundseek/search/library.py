@@ -113,25 +113,34 @@ def knn_scores(example_similarity: np.ndarray, neighbours: np.ndarray, neighbour
 
 
 # -- fitting -----------------------------------------------------------------------------------
+#: Rows per block of the passes over every segment's features (64 MB of float64 at 1,024 dimensions):
+#: a million-segment library is fitted without any full-size temporary.
+BLOCK_ROWS = 8192
+
+
 def segment_features(coll: Collection, table: SegmentTable, class_names: list[str] | None) -> np.ndarray:
     """Acoustic features of every segment of `table`: the vector, plus the L2-normalized log class
     scores when the encoder has them, concatenated and L2-normalized. Returns (n, D) float32."""
     from soundseek.search.zeroshot import log_scores
 
     ids, vectors = coll.iter_vectors(coll.audio_encoder)
-    vectors = vectors[np.searchsorted(ids, table.ids)]
-    parts = [vectors]
-    if class_names:
-        raw = load_class_scores(coll, table, len(class_names))
+    at = np.searchsorted(ids, table.ids)
+    raw = load_class_scores(coll, table, len(class_names)) if class_names else None
+    width = vectors.shape[1] + (0 if raw is None else raw.shape[0])
+    out = np.empty((len(at), width), dtype=np.float32)
+    for lo in range(0, len(at), BLOCK_ROWS):
+        hi = min(lo + BLOCK_ROWS, len(at))
+        parts = [vectors[at[lo:hi]]]
         if raw is not None:
-            parts.append(l2_normalize(log_scores(raw).T))
-    return l2_normalize(np.hstack(parts))
+            parts.append(l2_normalize(log_scores(raw[:, lo:hi]).T))
+        out[lo:hi] = l2_normalize(np.hstack(parts))
+    return out
 
 
 def fit_library_model(coll: Collection, table: SegmentTable, text_encoder: TextEncoder) -> LibraryModel | str:
     """Fit the model on the collection's named sounds. Returns the model, or why there is none."""
     words = _object_array(informative_words(coll.sound_texts(), table.sound_ids))
-    named = np.asarray([bool(w) for w in words])
+    named = np.flatnonzero([bool(w) for w in words])
     n_named = len(np.unique(table.sound_ids[named]))
     if n_named < MIN_NAMED_SOUNDS:
         return (f"too little to learn from: {n_named} sounds have words that tell them apart "
@@ -140,15 +149,15 @@ def fit_library_model(coll: Collection, table: SegmentTable, text_encoder: TextE
     phrases = [" ".join(w) for w in words[named]]
     text = text_encoder.encode_text(phrases)
     groups = _object_array([os.path.dirname(p) for p in table.paths[named]])
-    alpha, val_map, vocabulary = choose_alpha(features[named], text, words[named], groups, text_encoder)
-    projection, mean = ridge(features[named], text, alpha)
-    predicted = l2_normalize((features - mean) @ projection).astype(np.float16)
-    neighbours, sims = nearest_examples(features, features[named], k=NEIGHBOURS)
+    alpha, val_map, vocabulary = choose_alpha(features, named, text, words[named], groups, text_encoder)
+    projection, mean = solve_ridge(normal_equations(features, named, text), alpha)
+    predicted = predict_words(features, np.arange(len(features)), projection, mean, dtype=np.float16)
+    neighbours, sims = nearest_examples(features, features, k=NEIGHBOURS, rows=named)
     # the segments of one sound (and sounds named alike) share their words: keep each distinct phrase
     # once, so that a query weighs thousands of phrases rather than every named segment
     distinct, of_example = np.unique(np.asarray(phrases, dtype=object), return_inverse=True)
     example_text = _one_row_per_group(text, of_example, len(distinct))
-    summary = LibrarySummary(n_named, int((~named).sum()), vocabulary, val_map, alpha, text_encoder.name)
+    summary = LibrarySummary(n_named, len(table) - len(named), vocabulary, val_map, alpha, text_encoder.name)
     return LibraryModel(coll.generation, summary, table.ids, predicted, of_example[neighbours].astype(np.int32),
                         sims, example_text.astype(np.float32))
 
@@ -174,18 +183,55 @@ def informative_words(texts: dict[int, str], sound_ids: np.ndarray, *, max_share
     return [kept.get(int(s), ()) for s in sound_ids]
 
 
+@dataclass
+class NormalEquations:
+    """The centred ridge problem of some rows of x: gram = xc^T xc, cross = xc^T y (float64)."""
+
+    gram: np.ndarray   # (D, D)
+    cross: np.ndarray  # (D, T)
+    mean: np.ndarray   # (D,) the rows' mean
+
+
+def normal_equations(x: np.ndarray, rows: np.ndarray, y: np.ndarray) -> NormalEquations:
+    """Accumulated over blocks of `x[rows]` (y aligned with `rows`), in float64, with no copy of x."""
+    total = np.zeros(x.shape[1], dtype=np.float64)
+    for lo in range(0, len(rows), BLOCK_ROWS):
+        total += x[rows[lo : lo + BLOCK_ROWS]].sum(axis=0, dtype=np.float64)
+    mean = total / max(len(rows), 1)
+    gram = np.zeros((x.shape[1], x.shape[1]), dtype=np.float64)
+    cross = np.zeros((x.shape[1], y.shape[1]), dtype=np.float64)
+    for lo in range(0, len(rows), BLOCK_ROWS):
+        xc = x[rows[lo : lo + BLOCK_ROWS]].astype(np.float64) - mean
+        gram += xc.T @ xc
+        cross += xc.T @ y[lo : lo + BLOCK_ROWS].astype(np.float64)
+    return NormalEquations(gram, cross, mean)
+
+
+def solve_ridge(eq: NormalEquations, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """W minimizing ||xc W - y||^2 + alpha ||W||^2. Returns W (D, T) float32, mean (D,) float32."""
+    w = np.linalg.solve(eq.gram + alpha * np.eye(len(eq.gram)), eq.cross)
+    return w.astype(np.float32), eq.mean.astype(np.float32)
+
+
 def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Least squares W minimizing ||(x - mean) W - y||^2 + alpha ||W||^2. Returns W (D, T), mean (D,)."""
-    mean = x.mean(axis=0)
-    xc = (x - mean).astype(np.float64)
-    w = np.linalg.solve(xc.T @ xc + alpha * np.eye(x.shape[1]), xc.T @ y.astype(np.float64))
-    return w.astype(np.float32), mean.astype(np.float32)
+    return solve_ridge(normal_equations(x, np.arange(len(x)), y), alpha)
 
 
-def choose_alpha(features: np.ndarray, text: np.ndarray, words: np.ndarray, groups: np.ndarray,
+def predict_words(x: np.ndarray, rows: np.ndarray, projection: np.ndarray, mean: np.ndarray, *,
+                  dtype: type = np.float32) -> np.ndarray:
+    """The unit predicted text vectors of `x[rows]`, block by block. Returns (len(rows), T) of `dtype`."""
+    out = np.empty((len(rows), projection.shape[1]), dtype=dtype)
+    for lo in range(0, len(rows), BLOCK_ROWS):
+        out[lo : lo + BLOCK_ROWS] = l2_normalize((x[rows[lo : lo + BLOCK_ROWS]] - mean) @ projection)
+    return out
+
+
+def choose_alpha(features: np.ndarray, named: np.ndarray, text: np.ndarray, words: np.ndarray, groups: np.ndarray,
                  encoder: TextEncoder) -> tuple[float, float, int]:
-    """Grouped validation: hold out the folders whose name hashes into the last quarter (by sound when
-    there are fewer than 4 folders), and score each shared word over the held-out examples.
+    """Grouped validation over the named rows `named` of `features` (text, words, groups aligned with
+    them): hold out the folders whose name hashes into the last quarter (by sound when there are fewer
+    than 4 folders), and score each shared word over the held-out examples.
 
     Returns: the best ridge strength, its validation mAP, the size of the shared vocabulary.
     """
@@ -201,12 +247,14 @@ def choose_alpha(features: np.ndarray, text: np.ndarray, words: np.ndarray, grou
         return RIDGE_ALPHAS[1], float("nan"), len(vocab)
     queries = encoder.encode_text(testable)
     relevant = np.asarray([[w in ws for ws in words[held]] for w in testable])
-    neighbours, sims = nearest_examples(features[held], features[~held], k=NEIGHBOURS)
+    held_rows, train_rows = named[held], named[~held]
+    neighbours, sims = nearest_examples(features[held_rows], features, k=NEIGHBOURS, rows=train_rows)
     knn = [_unit(knn_scores(similarity, neighbours, sims)) for similarity in queries @ text[~held].T]
+    system = normal_equations(features, train_rows, text[~held])  # one system for every alpha
     best = (RIDGE_ALPHAS[1], -1.0)
     for alpha in RIDGE_ALPHAS:
-        projection, mean = ridge(features[~held], text[~held], alpha)
-        predicted = l2_normalize((features[held] - mean) @ projection)
+        projection, mean = solve_ridge(system, alpha)
+        predicted = predict_words(features, held_rows, projection, mean)
         ridge_scores = np.maximum(queries @ predicted.T, 0)  # (words, held-out segments)
         ap = [_average_precision(_unit(r) + k, rel) for r, k, rel in zip(ridge_scores, knn, relevant)]
         if np.mean(ap) > best[1]:

@@ -25,18 +25,21 @@ RESCORE_ELEMENTS = 25_000_000
 PCA_SAMPLE = 20_000
 
 
-def nearest_examples(queries: np.ndarray, examples: np.ndarray, *, k: int = 10,
-                     exact_pairs: int = EXACT_PAIRS) -> tuple[np.ndarray, np.ndarray]:
-    """The k most similar examples (cosine; rows are unit vectors) of each query row.
+def nearest_examples(queries: np.ndarray, examples: np.ndarray, *, k: int = 10, exact_pairs: int = EXACT_PAIRS,
+                     rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The k most similar examples (cosine; rows are unit vectors) of each query row. `rows`: the
+    examples are `examples[rows]` (the approximate search reads them in place: no copy of a
+    million-row matrix).
 
-    Returns: (m, k) int32 rows of `examples`, and (m, k) float16 cosines to them.
+    Returns: (m, k) int32 positions among the examples, and (m, k) float16 cosines to them.
     """
-    k = min(k, len(examples))
+    rows = np.arange(len(examples)) if rows is None else np.asarray(rows, dtype=np.int64)
+    k = min(k, len(rows))
     if k == 0 or len(queries) == 0:
         return np.zeros((len(queries), k), np.int32), np.zeros((len(queries), k), np.float16)
-    if len(queries) * len(examples) <= exact_pairs or len(examples) <= CANDIDATES:
-        return _exact(queries, examples, k)
-    return _approximate(queries, examples, k)
+    if len(queries) * len(rows) <= exact_pairs or len(rows) <= CANDIDATES:
+        return _exact(queries, examples[rows], k)
+    return _approximate(queries, examples, rows, k)
 
 
 def _exact(queries: np.ndarray, examples: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -49,34 +52,35 @@ def _exact(queries: np.ndarray, examples: np.ndarray, k: int) -> tuple[np.ndarra
     return idx.astype(np.int32), sims.astype(np.float16)
 
 
-def _approximate(queries: np.ndarray, examples: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _approximate(queries: np.ndarray, examples: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     from soundseek.vindex.hnsw import _faiss
 
     faiss = _faiss()
-    basis = _projection(examples)
+    basis = _projection(examples, rows)
     graph = faiss.IndexHNSWFlat(basis.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
     graph.hnsw.efConstruction = 64
-    graph.add(_project(examples, basis))
+    step = max(1, RESCORE_ELEMENTS // examples.shape[1])
+    graph.add(np.concatenate([_project(examples[rows[lo : lo + step]], basis) for lo in range(0, len(rows), step)]))
     graph.hnsw.efSearch = CANDIDATES
     idx = np.zeros((len(queries), k), dtype=np.int32)
     sims = np.zeros((len(queries), k), dtype=np.float16)
-    rows = max(1, RESCORE_ELEMENTS // (CANDIDATES * examples.shape[1]))
-    for start in range(0, len(queries), rows):
-        block = queries[start : start + rows]
+    block_rows = max(1, RESCORE_ELEMENTS // (CANDIDATES * examples.shape[1]))
+    for start in range(0, len(queries), block_rows):
+        block = queries[start : start + block_rows]
         _, candidates = graph.search(_project(block, basis), CANDIDATES)
         candidates = np.maximum(candidates, 0)  # -1 (fewer reachable than asked) repeats example 0
-        exact = np.matmul(examples[candidates], block[:, :, None])[:, :, 0]  # (rows, CANDIDATES) cosines
+        exact = np.matmul(examples[rows[candidates]], block[:, :, None])[:, :, 0]  # (block, CANDIDATES) cosines
         best = np.argpartition(-exact, k - 1, axis=1)[:, :k]
-        idx[start : start + rows] = np.take_along_axis(candidates, best, axis=1)
-        sims[start : start + rows] = np.take_along_axis(exact, best, axis=1)
+        idx[start : start + block_rows] = np.take_along_axis(candidates, best, axis=1)
+        sims[start : start + block_rows] = np.take_along_axis(exact, best, axis=1)
     return idx, sims
 
 
-def _projection(examples: np.ndarray) -> np.ndarray:
+def _projection(examples: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The main directions of a seeded sample of the examples (eigenvectors of its uncentred Gram
     matrix: for unit rows, x P P^T y approximates the cosine x y). Returns a (D, PROJECTED_DIM) basis."""
     rng = np.random.default_rng(0)
-    sample = examples[rng.choice(len(examples), min(PCA_SAMPLE, len(examples)), replace=False)].astype(np.float64)
+    sample = examples[rows[rng.choice(len(rows), min(PCA_SAMPLE, len(rows)), replace=False)]].astype(np.float64)
     _, vectors = np.linalg.eigh(sample.T @ sample)  # ascending eigenvalues
     return np.ascontiguousarray(vectors[:, ::-1][:, :PROJECTED_DIM], dtype=np.float32)
 
