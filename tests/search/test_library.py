@@ -78,6 +78,39 @@ def test_ridge_recovers_a_linear_map_and_knn_weights_by_word_similarity():
     assert scores[1] == pytest.approx((second[0] * 0.5 + second[1] * 1.0) / 2, rel=1e-3)
 
 
+def test_the_ridge_of_some_rows_in_blocks_is_the_ridge_of_those_rows(monkeypatch):
+    from soundseek.search import library
+
+    monkeypatch.setattr(library, "BLOCK_ROWS", 7)  # several blocks and a partial one
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((60, 4)).astype(np.float32)
+    rows = np.flatnonzero(rng.random(60) < 0.6)
+    y = rng.standard_normal((len(rows), 3)).astype(np.float32)
+    xc = x[rows].astype(np.float64) - x[rows].astype(np.float64).mean(axis=0)
+    expected = np.linalg.solve(xc.T @ xc + 0.5 * np.eye(4), xc.T @ y)
+    w, mean = library.solve_ridge(library.normal_equations(x, rows, y), 0.5)
+    np.testing.assert_allclose(w, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mean, x[rows].mean(axis=0), rtol=1e-5, atol=1e-6)
+    predicted = library.predict_words(x, rows, w, mean)
+    direct = (x[rows] - mean) @ w
+    np.testing.assert_allclose(predicted, direct / np.linalg.norm(direct, axis=1, keepdims=True), atol=1e-5)
+
+
+def test_neighbours_among_some_rows_are_positions_among_those_rows():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((400, 8)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    rows = np.arange(1, 400, 3)
+    cosines = x[:50] @ x[rows].T
+    idx, sims = nearest_examples(x[:50], x, k=5, rows=rows)  # the exact scan
+    assert (idx == nearest_examples(x[:50], x[rows], k=5)[0]).all()
+    np.testing.assert_allclose(sims.astype(np.float32), -np.sort(-cosines, axis=1)[:, :5], atol=2e-3)
+    idx, sims = nearest_examples(x[:50], x, k=5, rows=rows, exact_pairs=0)  # the graph, reading rows in place
+    assert idx.max() < len(rows)
+    np.testing.assert_allclose(np.take_along_axis(cosines, idx.astype(np.int64), axis=1), sims.astype(np.float32),
+                               atol=2e-3)
+
+
 def test_a_search_does_not_write_the_model_while_another_process_holds_the_writer_lock(tmp_path):
     import subprocess
     import sys
