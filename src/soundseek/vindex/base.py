@@ -59,3 +59,38 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def write_meta(path: Path, meta: dict) -> None:
     atomic_write_bytes(Path(path) / "meta.json", json.dumps(meta).encode())
+
+
+class IdPositions:
+    """The internal positions of the live external ids of an index that appends vectors and marks removed
+    ones dead: a sorted copy of the live ids searched with `searchsorted`, made on first use after a
+    change. A dict of a million Python ints held ~145 bytes per vector; this holds 16, and none when the
+    ids were appended in increasing order and none is dead (an index as `soundseek index` builds it)."""
+
+    def __init__(self) -> None:
+        self._sorted: tuple[np.ndarray, np.ndarray | None] | None = None  # live ids sorted, their positions
+
+    def changed(self) -> None:
+        """Call after any change of the labels or of which positions are alive."""
+        self._sorted = None
+
+    def find(self, labels: np.ndarray, alive: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of `ids` are live (mask (n,)), and the positions of those (k,) int64."""
+        keys, positions = self._lookup(labels, alive)
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(keys):
+            return np.zeros(len(ids), dtype=bool), np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, ids), len(keys) - 1)
+        found = keys[at] == ids
+        at = at[found]
+        return found, (at if positions is None else positions[at]).astype(np.int64)
+
+    def _lookup(self, labels: np.ndarray, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if self._sorted is None:
+            if alive.all() and (len(labels) < 2 or bool((labels[1:] > labels[:-1]).all())):
+                self._sorted = (labels, None)  # positions are the rows themselves
+            else:
+                live = np.flatnonzero(alive)
+                order = np.argsort(labels[live], kind="stable")
+                self._sorted = (labels[live][order], live[order])
+        return self._sorted

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from soundseek.errors import MissingExtraError
-from soundseek.vindex.base import atomic_write_bytes, check_queries, write_meta
+from soundseek.vindex.base import IdPositions, atomic_write_bytes, check_queries, write_meta
 
 
 def _faiss():  # type: ignore[no-untyped-def]
@@ -37,29 +37,38 @@ class HnswIndex:
         self._index.hnsw.efConstruction = ef_construction
         self._labels = np.zeros(0, dtype=np.int64)
         self._alive = np.zeros(0, dtype=bool)
-        self._position: dict[int, int] = {}
+        self._positions = IdPositions()
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self._position)
+        return self._count
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        if len(np.unique(ids)) != len(ids):  # the last vector of a repeated id wins
+            last = np.sort(len(ids) - 1 - np.unique(ids[::-1], return_index=True)[1])
+            ids, vectors = ids[last], vectors[last]
         self.remove(ids)
-        start = len(self._labels)
-        self._index.add(np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim))
+        self._index.add(vectors)
         self._labels = np.concatenate([self._labels, ids])
         self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
-        self._position.update((int(i), start + p) for p, i in enumerate(ids))
+        self._positions.changed()
+        self._count += len(ids)
 
     def remove(self, ids: np.ndarray) -> None:
-        for i in np.asarray(ids, dtype=np.int64):
-            pos = self._position.pop(int(i), None)
-            if pos is not None:
-                self._alive[pos] = False
+        found, positions = self._positions.find(self._labels, self._alive, np.unique(np.asarray(ids, dtype=np.int64)))
+        if len(positions):
+            self._alive[positions] = False
+            self._positions.changed()
+            self._count -= len(positions)
 
     def vectors_of(self, ids: np.ndarray) -> np.ndarray:
         """Stored vectors of `ids` in order (KeyError for an unknown id). Returns: (n, dim)."""
-        positions = np.asarray([self._position[int(i)] for i in ids], dtype=np.int64)
+        ids = np.asarray(ids, dtype=np.int64)
+        found, positions = self._positions.find(self._labels, self._alive, ids)
+        if not found.all():
+            raise KeyError(int(ids[~found][0]))
         if not len(positions):
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._index.reconstruct_batch(positions)
@@ -99,5 +108,5 @@ class HnswIndex:
         index.dim, index.ef_search = index._index.d, int(meta.get("ef_search", 64))
         with np.load(Path(path) / "hnsw_ids.npz") as data:
             index._labels, index._alive = data["labels"], data["alive"].copy()
-        index._position = {int(i): p for p, i in enumerate(index._labels) if index._alive[p]}
+        index._positions, index._count = IdPositions(), int(index._alive.sum())
         return index
