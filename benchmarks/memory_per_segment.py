@@ -7,7 +7,12 @@ Opens the collection's search engine as `soundseek serve` does, answers `--queri
 queries (so every lazily built structure exists: candidate lists, library model, class codes), then
 reports the size of each component (its arrays' bytes; FAISS indexes by their serialized size, which is
 their memory within a few percent) divided by the number of segments, and the resident set size
-(VmRSS) before opening and after the queries. The text encoder's weights are in the baseline.
+before opening and after the queries: in all (VmRSS), anonymous (RssAnon: the process's own memory)
+and file-backed (RssFile: pages of memory-mapped files, here the 8-bit class scores and the library
+model's predicted-word codes; shared by the processes that map the same file and reclaimable by the
+kernel, re-read from disk when touched again). The float32 text encoder's weights are in the baseline;
+the int8 query encoder is opened by the first query, so its ~30 MB are in the growth. The query
+latency is that of the queries after the first (which builds the lazily built structures).
 """
 
 from __future__ import annotations
@@ -24,11 +29,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def rss_mb() -> float:
+RSS_FIELDS = ("VmRSS", "RssAnon", "RssFile", "RssShmem")
+
+
+def rss_mb() -> dict[str, float]:
+    """The process's resident memory in MiB: in all, anonymous, file-backed, shared memory (Linux)."""
+    out = dict.fromkeys(RSS_FIELDS, float("nan"))
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        key, _, value = line.partition(":")
+        if key in out:
+            out[key] = int(value.split()[0]) / 1024
+    return out
 
 
 def _faiss_bytes(index: object) -> int:
@@ -58,7 +69,7 @@ def components(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
     index = engine.index
     inner = getattr(index, "_index", None)
     if inner is not None and type(inner).__module__.startswith("faiss"):
-        out["acoustic index"] = _faiss_bytes(inner)
+        out["acoustic index"] = _faiss_bytes(inner) + _arrays(getattr(index, "_labels", None), getattr(index, "_alive", None))
     else:
         out["acoustic index"] = _arrays(*(v for v in vars(index).values() if isinstance(v, np.ndarray)))
     if engine.class_codes is not None:
@@ -103,16 +114,27 @@ def main() -> int:
     engine = open_engine(args.collection)
     engine._text_encoder = encoder
     rng = random.Random(0)
+    seconds = []
     for _ in range(args.queries):
-        engine.search_text(unique_query(rng))
+        query = unique_query(rng)
+        start = time.perf_counter()
+        engine.search_text(query)
+        seconds.append(time.perf_counter() - start)
+    after = rss_mb()  # before `components`, whose FAISS serializations allocate (and free) hundreds of MB
     n = len(engine.table)
     parts = components(engine)
-    after = rss_mb()
+    timed = np.asarray(seconds[1:] or seconds) * 1000
     result = {"collection": str(args.collection), "segments": n, "load_and_queries_s": round(time.perf_counter() - started, 1),
               "bytes_per_segment": {k: round(v / n, 1) for k, v in parts.items()},
               "components_total_per_segment": round(sum(parts.values()) / n, 1),
-              "rss_mb_before": round(before), "rss_mb_after": round(after),
-              "rss_delta_per_segment": round((after - before) * 1024 * 1024 / n, 1)}
+              "rss_mb_before": {k: round(v) for k, v in before.items()},
+              "rss_mb_after": {k: round(v) for k, v in after.items()},
+              "rss_delta_per_segment": round((after["VmRSS"] - before["VmRSS"]) * 1024 * 1024 / n, 1),
+              "rss_anon_delta_per_segment": round((after["RssAnon"] - before["RssAnon"]) * 1024 * 1024 / n, 1),
+              "rss_file_delta_per_segment": round((after["RssFile"] - before["RssFile"]) * 1024 * 1024 / n, 1),
+              "rss_after_per_segment": round(after["VmRSS"] * 1024 * 1024 / n, 1),
+              "query_p50_ms": round(float(np.percentile(timed, 50)), 1),
+              "query_p95_ms": round(float(np.percentile(timed, 95)), 1)}
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
