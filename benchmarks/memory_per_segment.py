@@ -90,6 +90,10 @@ def components(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
                                                        lib.model_row, lib.users_start, lib.users) + _inner_bytes(lib.examples)
             out["library model: predicted words"] = _inner_bytes(lib.ridge) + (
                 _arrays(m.predicted) if m.predicted is not None and lib.ridge.matrix is not m.predicted else 0)
+    keywords = getattr(engine, "_keywords", None)
+    if keywords is not None:
+        out["keywords (BM25 postings in memory)"] = _arrays(keywords.terms, keywords.starts, keywords.docs, keywords.idf,
+                                                            keywords.weights)
     if engine._sound_text_vectors is not None:
         out["sounds' words (embeddings, exact path)"] = _arrays(engine._sound_text_vectors, engine._sound_text_rows)
     return out

@@ -24,6 +24,7 @@ from soundseek.encoders import (
 )
 from soundseek.encoders.base import encode_query, l2_normalize
 from soundseek.errors import QueryError
+from soundseek.memory import release_free_memory
 from soundseek.search.candidates import CANDIDATES_FROM
 from soundseek.search.filters import Filters, filter_mask
 from soundseek.search.hits import Hit, annotate_ingest, best_per_sound, top_order
@@ -184,6 +185,7 @@ class SearchEngine:
         if self._text_lists is None:
             from soundseek.search.candidates import build_text_lists
             self._text_lists = build_text_lists(self)
+            release_free_memory()  # what building them freed (soundseek/memory.py)
         return self._text_lists
 
     def text_candidates(self, query: str) -> CandidateScores:
@@ -329,6 +331,7 @@ class SearchEngine:
         if self._keywords is None:
             from soundseek.search.keywords import KeywordIndex
             self._keywords = KeywordIndex(self.coll.keyword_postings())
+            release_free_memory()
         return self._keywords
 
     # -- audio -> audio ------------------------------------------------------------------------

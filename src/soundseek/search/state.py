@@ -36,8 +36,9 @@ class SegmentTable:
     paths: np.ndarray        # (n,) object, the sound's path
 
     def __post_init__(self) -> None:
-        #: Sorted distinct sound ids, and each segment's row in that array.
-        self.sounds, self.sound_rows = np.unique(self.sound_ids, return_inverse=True)
+        #: Sorted distinct sound ids, and each segment's row in that array (int32: 4 bytes a segment).
+        self.sounds, rows = np.unique(self.sound_ids, return_inverse=True)
+        self.sound_rows = rows.ravel().astype(_row_type(len(self.sounds)))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -45,7 +46,7 @@ class SegmentTable:
     def rows_of_sound(self, sound_row: int) -> np.ndarray:
         """Table rows of the segments of one distinct sound (its row in `sounds`), in id order."""
         if not hasattr(self, "_by_sound"):
-            self._by_sound = np.argsort(self.sound_rows, kind="stable")
+            self._by_sound = np.argsort(self.sound_rows, kind="stable").astype(_row_type(len(self)))
             self._sound_bounds = np.searchsorted(self.sound_rows[self._by_sound], np.arange(len(self.sounds) + 1))
         return self._by_sound[self._sound_bounds[sound_row] : self._sound_bounds[sound_row + 1]]
 
@@ -63,6 +64,11 @@ class SegmentTable:
     def positions(self, segment_ids: np.ndarray) -> np.ndarray:
         """Row of each segment id (ids must exist). Returns: (k,) int64."""
         return np.searchsorted(self.ids, segment_ids)
+
+
+def _row_type(n: int) -> type:
+    """The narrowest of int32 and int64 that indexes `n` rows."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 def gather_lists(starts: np.ndarray, values: np.ndarray, keys: np.ndarray) -> np.ndarray:
