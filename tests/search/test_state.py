@@ -31,6 +31,9 @@ def test_segment_table_rows_and_sounds(coll) -> None:
     assert table.paths.tolist() == ["/a.wav", "/a.wav", "/b.wav"]
     assert table.per_sound_to_segments(np.array([7.0, 9.0])).tolist() == [7.0, 7.0, 9.0]
     assert table.positions(np.array([3, 1])).tolist() == [2, 0]
+    assert table.paths[0] is table.paths[1]  # one string per sound, not per segment
+    assert table.sound_rows.dtype == np.int32 and table.sound_rows.tolist() == [0, 0, 1]
+    assert table.rows_of_sounds(np.array([1, 0])).tolist() == [2, 0, 1]
 
 
 def test_class_scores_are_class_major_and_aligned(coll) -> None:
