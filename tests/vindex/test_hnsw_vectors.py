@@ -56,3 +56,22 @@ def test_id_positions_in_order_need_no_copy():
     found, positions = lookup.find(labels, alive, np.asarray([5, 9]))
     assert found.tolist() == [False, True] and positions.tolist() == [2]
     assert IdPositions().find(labels[:0], alive[:0], np.asarray([1]))[0].tolist() == [False]
+
+
+def test_appending_new_ids_keeps_the_lookup_without_sorting_again():
+    vectors = np.eye(8, 8, dtype=np.float32)
+    index = HnswIndex(8)
+    index.add(np.asarray([1, 2, 3]), vectors[:3])
+    index.vectors_of(np.asarray([1]))
+    index.add(np.asarray([4, 5]), vectors[3:5])  # a crawl's next sound: above every id
+    assert index._positions._sorted[1] is None  # still the labels themselves
+    index.remove(np.asarray([2]))
+    index.vectors_of(np.asarray([1]))  # sorted again once, without the dead position
+    index.add(np.asarray([6]), vectors[5:6])
+    assert index._positions._sorted is not None  # extended, not dropped
+    index.add(np.asarray([0]), vectors[6:7])  # below the others: sorted again on the next lookup
+    assert index._positions._sorted is None
+    np.testing.assert_array_equal(index.vectors_of(np.asarray([6, 0, 5, 1])), vectors[[5, 6, 4, 0]])
+    with pytest.raises(KeyError):
+        index.vectors_of(np.asarray([2]))
+    assert len(index) == 6

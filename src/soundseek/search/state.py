@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from soundseek.encoders import TextEncoder
-from soundseek.memory import release_free_memory
 from soundseek.errors import CollectionError
+from soundseek.memory import release_free_memory
 from soundseek.search.class_codes import ClassScores, codes_from_probabilities
 from soundseek.search.inner import mapped
 from soundseek.store import Collection
@@ -133,7 +133,7 @@ def load_class_codes(coll: Collection, table: SegmentTable, n_classes: int) -> C
 def load_segment_table(coll: Collection) -> SegmentTable:
     """The segment table, read from the database (one row per segment). The millions of Python objects
     of the rows are all freed before it returns: one path string per sound is made afresh once they are
-    gone (kept from the rows, a few scattered strings pinned ~400 MB of allocator memory at 1M segments)."""
+    gone (kept from the rows, the scattered strings pinned ~470 MiB of allocator memory at 1M segments)."""
     cols = coll.segment_columns()
     numeric = [np.asarray(c, dtype=t) for c, t in zip(cols, (np.int64, np.int64, np.float64, np.float64, np.float32,
                                                              np.int32, np.int16))]

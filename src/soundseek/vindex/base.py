@@ -71,8 +71,24 @@ class IdPositions:
         self._sorted: tuple[np.ndarray, np.ndarray | None] | None = None  # live ids sorted, their positions
 
     def changed(self) -> None:
-        """Call after any change of the labels or of which positions are alive."""
+        """Call after any change of the labels or of which positions are alive (but see `appended`)."""
         self._sorted = None
+
+    def appended(self, labels: np.ndarray, ids: np.ndarray) -> None:
+        """Call after live `ids` were appended at the end of `labels` (now the whole array). Ids above
+        every live one, in increasing order (new segments), extend the lookup without sorting again: a
+        crawl that adds one sound at a time to a large index does not re-sort it for each."""
+        if self._sorted is None or not len(ids):
+            return
+        keys, positions = self._sorted
+        if not (not len(keys) or ids[0] > keys[-1]) or not bool((ids[1:] > ids[:-1]).all()):
+            self._sorted = None
+        elif positions is None and len(keys) == len(labels) - len(ids):
+            self._sorted = (labels, None)
+        else:
+            start = len(labels) - len(ids)
+            own = np.arange(len(keys)) if positions is None else positions
+            self._sorted = (np.concatenate([keys, ids]), np.concatenate([own, np.arange(start, len(labels))]))
 
     def find(self, labels: np.ndarray, alive: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of `ids` are live (mask (n,)), and the positions of those (k,) int64."""

@@ -53,7 +53,7 @@ class HnswIndex:
         self._index.add(vectors)
         self._labels = np.concatenate([self._labels, ids])
         self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
-        self._positions.changed()
+        self._positions.appended(self._labels, ids)
         self._count += len(ids)
 
     def remove(self, ids: np.ndarray) -> None:
