@@ -94,8 +94,15 @@ class LibraryLists:
     model_row: np.ndarray       # (n,) int32 model row of each table row, -1 where it is not scored
     ridge: InnerProductSearch   # over the model's predicted words
     examples: InnerProductSearch  # over model.example_text
-    users_start: np.ndarray     # (e + 1,) int64: model rows that have example e among their neighbours
-    users: np.ndarray           # are users[users_start[e]:users_start[e + 1]]
+    slots_start: np.ndarray     # (e + 1,) int64: the neighbour slots (model row * K + j) that hold
+    slots: np.ndarray           # example e are slots[slots_start[e]:slots_start[e + 1]], ascending
+    neighbours: np.ndarray      # (m * K,) model.neighbours flat (a view)
+    neighbour_sims: np.ndarray  # (m * K,) model.neighbour_sims flat (a view)
+
+    @property
+    def k(self) -> int:
+        """Neighbours per model row."""
+        return int(self.model.neighbours.shape[1])
 
 
 @dataclass
@@ -142,9 +149,14 @@ def _library_lists(engine: SearchEngine, model: LibraryModel) -> LibraryLists:
                                 model.predicted_vectors)
     examples = cached_inner_search(folder, "library_examples", key, len(model.example_text), lambda: model.example_text)
     model.release_predicted()  # the lists (or the exact matrix) are what candidate search reads
-    k = model.neighbours.shape[1]
-    starts, users = _inverted(model.neighbours.ravel(), len(model.example_text), np.repeat(np.arange(len(model.neighbours)), k))
-    return LibraryLists(model, row_of, model_row, ridge, examples, starts, users)
+    # one contiguous block each, so that the flat views below are views (a fitted model's may be strided)
+    model.neighbours = np.ascontiguousarray(model.neighbours)
+    model.neighbour_sims = np.ascontiguousarray(model.neighbour_sims)
+    slot_type = np.int32 if model.neighbours.size < 2**31 else np.int64
+    starts, slots = _inverted(model.neighbours.reshape(-1), len(model.example_text),
+                              np.arange(model.neighbours.size, dtype=slot_type), dtype=slot_type)
+    return LibraryLists(model, row_of, model_row, ridge, examples, starts, slots,
+                        model.neighbours.reshape(-1), model.neighbour_sims.reshape(-1))
 
 
 def cached_class_lists(engine: SearchEngine, length: int) -> np.ndarray:
@@ -180,17 +192,36 @@ def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return matrix[first], inverse.ravel()
 
 
-def _inverted(keys: np.ndarray, n_keys: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverted lists: values[i] listed under keys[i]. Returns starts (n_keys + 1,) and the grouped values."""
+def _inverted(keys: np.ndarray, n_keys: int, values: np.ndarray, *, dtype: type = np.int32) -> tuple[np.ndarray, np.ndarray]:
+    """Inverted lists: values[i] listed under keys[i], in the order of i. Returns starts (n_keys + 1,)
+    and the grouped values."""
     order = np.argsort(keys, kind="stable")
     starts = np.searchsorted(keys[order], np.arange(n_keys + 1)).astype(np.int64)
-    return starts, np.asarray(values)[order].astype(np.int32)
+    return starts, np.asarray(values)[order].astype(dtype)
 
 
 def _distinct(x: np.ndarray) -> np.ndarray:
     """The sorted distinct values of an integer array (a sort: NumPy's hashing unique was ~0.8 ms for 5k)."""
     x = np.sort(np.asarray(x).ravel())
     return x[np.concatenate(([True], x[1:] != x[:-1]))] if len(x) else x
+
+
+def best_first(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest values, largest first, ties in position order: what
+    `np.argsort(-values, kind="stable")[:k]` gives, without sorting all of them (a partition, then a
+    sort of k)."""
+    neg = -np.asarray(values)
+    if k >= len(neg):
+        return np.argsort(neg, kind="stable")
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    kth = np.partition(neg, k - 1)[k - 1]
+    if np.isnan(kth):  # fewer than k numbers: the NaNs that fill up are taken in position order
+        return np.argsort(neg, kind="stable")[:k]
+    chosen = np.flatnonzero(neg < kth)
+    chosen = np.concatenate((chosen, np.flatnonzero(neg == kth)[: k - len(chosen)]))
+    chosen.sort()
+    return chosen[np.argsort(neg[chosen], kind="stable")]
 
 
 class CandidateScores:
@@ -228,6 +259,7 @@ class CandidateScores:
         # the library model
         self.ridge_max = self.knn_max = 0.0
         self.example_weights = None
+        self.knn_users, self.knn = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         lib = lists.library
         if lib is not None:
             ridge_rows, ridge = lib.ridge.top(plain, POOL)
@@ -236,11 +268,9 @@ class CandidateScores:
             example_rows, example_sims = lib.examples.above(plain, WORD_FLOOR, LONG_POOL)
             self.example_weights = np.zeros(len(lib.model.example_text), dtype=np.float32)
             self.example_weights[example_rows] = np.clip((example_sims - WORD_FLOOR) / (1 - WORD_FLOOR), 0, 1)
-            users = _distinct(gather_lists(lib.users_start, lib.users, example_rows))
-            knn = self._knn(users)
-            self.knn_max = float(knn.max()) if len(knn) else 0.0
-            best = users[np.argsort(-knn, kind="stable")[:POOL]]
-            parts.append(lib.row_of[best])
+            self.knn_users, self.knn = self._knn_of_users(lib, example_rows)
+            self.knn_max = float(self.knn.max()) if len(self.knn) else 0.0
+            parts.append(lib.row_of[self.knn_users[best_first(self.knn, POOL)]])
         rows = _distinct(np.concatenate(parts))
         self.rows = rows[rows >= 0]
         first = self._first_pass(self.rows)
@@ -252,7 +282,7 @@ class CandidateScores:
         table = self.engine.table
         sound_rows = np.flatnonzero(self.per_sound > 0)
         if len(sound_rows) > POOL:
-            sound_rows = sound_rows[np.argsort(-self.per_sound[sound_rows], kind="stable")[:POOL]]
+            sound_rows = sound_rows[best_first(self.per_sound[sound_rows], POOL)]
         if not len(sound_rows):
             return np.zeros(0, dtype=np.int64)
         return table.rows_of_sounds(sound_rows)
@@ -294,12 +324,35 @@ class CandidateScores:
             out[inside] = np.maximum(x @ self.centroid, 0) / self.fb_max
         return out
 
+    def _knn_of_users(self, lib: LibraryLists, example_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The model rows with a neighbour among `example_rows` (the examples whose words match the
+        query: every other row's kNN score is 0), ascending, and their kNN scores (library.knn_scores:
+        the mean over a row's K neighbours of acoustic cosine x the example's word weight).
+
+        Only the matching slots are read (the inverted lists give them, as row * K + j): their products
+        are put in a (rows, K) block of zeros whose row means are then exactly knn_scores' (the same
+        products in the same places; a slot of another example adds sim x 0 there)."""
+        k = lib.k
+        slots = np.sort(gather_lists(lib.slots_start, lib.slots, example_rows))
+        if not len(slots):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        model_rows = slots // k
+        first = np.concatenate(([True], model_rows[1:] != model_rows[:-1]))
+        users = model_rows[first]
+        products = np.zeros((len(users), k), dtype=np.float32)
+        sims = lib.neighbour_sims[slots].astype(np.float32)
+        products.reshape(-1)[(np.cumsum(first) - 1) * k + slots % k] = sims * self.example_weights[lib.neighbours[slots]]
+        return users, products.mean(axis=1)
+
     def _knn(self, model_rows: np.ndarray) -> np.ndarray:
-        lib = self.lists.library
-        if not len(model_rows) or self.example_weights is None:
-            return np.zeros(len(model_rows), dtype=np.float32)
-        sims = lib.model.neighbour_sims[model_rows].astype(np.float32)
-        return (sims * self.example_weights[lib.model.neighbours[model_rows]]).mean(axis=1)
+        """kNN scores of any model rows: looked up among the rows with a matching neighbour, else 0."""
+        out = np.zeros(len(model_rows), dtype=np.float32)
+        if not len(model_rows) or self.example_weights is None or not len(self.knn_users):
+            return out
+        at = np.minimum(np.searchsorted(self.knn_users, model_rows), len(self.knn_users) - 1)
+        found = self.knn_users[at] == model_rows
+        out[found] = self.knn[at[found]]
+        return out
 
     def _first_pass(self, rows: np.ndarray) -> np.ndarray:
 
