@@ -95,8 +95,7 @@ class LibraryLists:
     examples: InnerProductSearch  # over model.example_text
     slots_start: np.ndarray     # (e + 1,) int64: the neighbour slots (model row * K + j) that hold
     slots: np.ndarray           # example e are slots[slots_start[e]:slots_start[e + 1]], ascending
-    neighbours: np.ndarray      # (m * K,) model.neighbours flat (a view)
-    neighbour_sims: np.ndarray  # (m * K,) model.neighbour_sims flat (a view)
+    neighbour_sims: np.ndarray  # (m * K,) model.neighbour_sims flat (a view): the sim of slot s is [s]
 
     @property
     def k(self) -> int:
@@ -148,14 +147,12 @@ def _library_lists(engine: SearchEngine, model: LibraryModel) -> LibraryLists:
                                 model.predicted_vectors)
     examples = cached_inner_search(folder, "library_examples", key, len(model.example_text), lambda: model.example_text)
     model.release_predicted()  # the lists (or the exact matrix) are what candidate search reads
-    # one contiguous block each, so that the flat views below are views (a fitted model's may be strided)
-    model.neighbours = np.ascontiguousarray(model.neighbours)
+    # one contiguous block, so that the flat view below is a view (a fitted model's may be strided)
     model.neighbour_sims = np.ascontiguousarray(model.neighbour_sims)
     slot_type = np.int32 if model.neighbours.size < 2**31 else np.int64
     starts, slots = _inverted(model.neighbours.reshape(-1), len(model.example_text),
                               np.arange(model.neighbours.size, dtype=slot_type), dtype=slot_type)
-    return LibraryLists(model, row_of, model_row, ridge, examples, starts, slots,
-                        model.neighbours.reshape(-1), model.neighbour_sims.reshape(-1))
+    return LibraryLists(model, row_of, model_row, ridge, examples, starts, slots, model.neighbour_sims.reshape(-1))
 
 
 def cached_class_lists(engine: SearchEngine, length: int) -> np.ndarray:
@@ -201,17 +198,26 @@ def _inverted(keys: np.ndarray, n_keys: int, values: np.ndarray, *, dtype: type 
 
 def _distinct(x: np.ndarray) -> np.ndarray:
     """The sorted distinct values of an integer array (a sort: NumPy's hashing unique was ~0.8 ms for 5k)."""
-    x = np.sort(np.asarray(x).ravel())
+    x = sorted_ints(np.asarray(x).ravel())
     return x[np.concatenate(([True], x[1:] != x[:-1]))] if len(x) else x
 
 
+def sort_order(x: np.ndarray) -> np.ndarray:
+    """The permutation that sorts an integer array, ascending, ties in position order (what
+    `np.argsort(x, kind="stable")` gives). Non-negative int32 values are sorted by two stable 16-bit
+    radix passes: NumPy sorts 16-bit keys by radix, and its comparison sort of 32-bit ones was 2-3x
+    slower at 100k values here."""
+    if x.dtype != np.int32 or len(x) < 1024 or x.min() < 0:
+        return np.argsort(x, kind="stable")
+    low = np.argsort((x & 0xFFFF).astype(np.uint16), kind="stable")
+    return low[np.argsort((x[low] >> 16).astype(np.uint16), kind="stable")]
+
+
 def sorted_ints(x: np.ndarray) -> np.ndarray:
-    """`np.sort(x)` of non-negative int32 values, as two stable 16-bit radix passes (NumPy sorts 16-bit
-    keys by radix; its comparison sort of 32-bit ones was 2x slower at 100k values here)."""
+    """`np.sort(x)` of an integer array (see sort_order)."""
     if x.dtype != np.int32 or len(x) < 1024:
         return np.sort(x)
-    low = x[np.argsort((x & 0xFFFF).astype(np.uint16), kind="stable")]
-    return low[np.argsort((low >> 16).astype(np.uint16), kind="stable")]
+    return x[sort_order(x)]
 
 
 def row_means(block: np.ndarray) -> np.ndarray:
@@ -371,14 +377,19 @@ class CandidateScores:
         products in the same places, a slot of another example adding sim x 0 there, summed in
         NumPy's order: see row_means)."""
         k = lib.k
-        slots = sorted_ints(gather_lists(lib.slots_start, lib.slots, example_rows))
-        if not len(slots):
+        gathered = gather_lists(lib.slots_start, lib.slots, example_rows)
+        if not len(gathered):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        # each slot's example is the list it came from: its word weight needs no look-up in neighbours
+        counts = lib.slots_start[example_rows + 1] - lib.slots_start[example_rows]
+        order = sort_order(gathered)
+        slots = gathered[order]
+        weights = np.repeat(self.example_weights[example_rows], counts)[order]
         model_rows = slots // k
         first = np.concatenate(([True], model_rows[1:] != model_rows[:-1]))
-        block = np.zeros((k, int(first.sum())), dtype=np.float32)
-        sims = lib.neighbour_sims[slots].astype(np.float32)
-        block[slots % k, np.cumsum(first) - 1] = sims * self.example_weights[lib.neighbours[slots]]
+        n = int(first.sum())
+        block = np.zeros((k, n), dtype=np.float32)
+        block.reshape(-1)[(slots % k) * n + np.cumsum(first) - 1] = lib.neighbour_sims[slots].astype(np.float32) * weights
         return model_rows[first], row_means(block)
 
     def _knn(self, model_rows: np.ndarray) -> np.ndarray:
