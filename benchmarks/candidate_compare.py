@@ -10,8 +10,11 @@ its keyword hits looked up once (both implementations read the same vectors), so
 candidate code's own: `CandidateScores(...)` alone, and `search_text(q, top=10)` with each
 implementation (the SQLite look-ups of the hits and the relevance features included, encoding not).
 
-Checked for every query: the candidate rows and their scores are bit-identical, and so are the hits
-(files, segments, times, scores, moments, relevance). Exits 1 on any difference.
+Checked for every query: the candidate rows are identical, their scores equal to float32 rounding
+(|difference| <= TOLERANCE, and -inf at the same rows), the hits the same files and segments in the
+same order with the same times, and their scores, relevance and moment scores equal to TOLERANCE.
+Counted apart: the queries whose candidate rows, scores and hits are bit-identical. Exits 1 when any
+query differs beyond rounding.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -30,6 +34,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+#: Largest difference of two scores that counts as float32 rounding (scores lie in [0, ~5]).
+TOLERANCE = 1e-5
 #: Modules of the candidate path taken from the reference tree (dependencies first).
 REFERENCE_MODULES = ("inner", "class_codes", "candidates")
 
@@ -81,19 +87,20 @@ class MemoEngine:
         return self._memo["k", query].copy()
 
 
-def hit_key(hits: list[Any]) -> list[tuple]:
-    return [(h.sound_id, h.segment_id, h.start, h.end, h.score, h.relevance,
-             tuple((m.start, m.end, m.score) for m in h.moments)) for h in hits]
+@dataclass
+class Tally:
+    """Times and differences over the queries, per implementation."""
+
+    build_ms: dict[str, list[float]] = field(default_factory=lambda: {"reference": [], "this tree": []})
+    search_ms: dict[str, list[float]] = field(default_factory=lambda: {"reference": [], "this tree": []})
+    differ: list[str] = field(default_factory=list)
+    identical: int = 0
+    max_score_difference: float = 0.0
+    max_hit_difference: float = 0.0
 
 
 def main() -> int:
-    from load_test import TEXT_QUERIES, unique_query
-
-    from soundseek.search import candidates as ours
-    from soundseek.search import engine as engine_mod
-    from soundseek.search.engine import SearchEngine
     from soundseek.search.query import blas_controller
-    from soundseek.store import Collection
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--collection", type=Path, required=True)
@@ -101,73 +108,117 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    ref = load_reference(args.reference)
-    engine = SearchEngine(Collection.open(args.collection), text_path="candidates")
+    engine, impls = open_both(args.collection, args.reference)
+    queries = _queries(args.queries)
+    tally = Tally()
+    with blas_controller().limit(limits=1, user_api="blas"):  # as search_text runs
+        for i, query in enumerate(queries):
+            compare_one(query, i, impls, engine, tally)
+    result = summary(args, engine, queries, impls, tally)
+    print(json.dumps(result, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 1 if tally.differ else 0
+
+
+def _queries(n: int) -> list[str]:
+    from load_test import TEXT_QUERIES, unique_query
+
+    rng = random.Random(1)
+    return (TEXT_QUERIES + [unique_query(rng) for _ in range(n)])[:n]
+
+
+def open_both(collection: Path, reference: Path) -> tuple[Any, dict[str, tuple]]:
+    """The engine, and for each implementation (module, engine as it reads it, lists, fusion weights)."""
+    from soundseek.search import candidates as ours
+    from soundseek.search import engine as engine_mod
+    from soundseek.search.engine import SearchEngine
+    from soundseek.store import Collection
+
+    ref = load_reference(reference)
+    engine = SearchEngine(Collection.open(collection), text_path="candidates")
     started = time.perf_counter()
     engine.search_text("warm up")
     memo: dict[str, Any] = {}
     codes = engine.class_codes.codes if engine.class_codes is not None else None
     impls = {}
     for name, module, classes in (("reference", ref["candidates"], ref["class_codes"]), ("this tree", ours, None)):
-        shim = MemoEngine(engine, None if codes is None else (classes.ClassScores(codes) if classes else engine.class_codes), memo)
-        impls[name] = (module, shim, module.build_text_lists(shim))
+        scores = None if codes is None else (classes.ClassScores(codes) if classes else engine.class_codes)
+        shim = MemoEngine(engine, scores, memo)
+        weights = module.FusionWeights(engine_mod.KEYWORD_WEIGHT, engine_mod.TEXT_SIMILARITY_WEIGHT,
+                                       engine_mod.TEXT_SIMILARITY_FLOOR, engine_mod.FEEDBACK_WEIGHT,
+                                       engine_mod.FEEDBACK_TOP, engine_mod.FEEDBACK_POOL, engine_mod.LIBRARY_WEIGHT)
+        impls[name] = (module, shim, module.build_text_lists(shim), weights)
     print(f"engine and lists ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    weights = {name: module.FusionWeights(engine_mod.KEYWORD_WEIGHT, engine_mod.TEXT_SIMILARITY_WEIGHT,
-                                          engine_mod.TEXT_SIMILARITY_FLOOR, engine_mod.FEEDBACK_WEIGHT,
-                                          engine_mod.FEEDBACK_TOP, engine_mod.FEEDBACK_POOL, engine_mod.LIBRARY_WEIGHT)
-               for name, (module, _, _) in impls.items()}
-    rng = random.Random(1)
-    queries = (TEXT_QUERIES + [unique_query(rng) for _ in range(args.queries)])[: args.queries]
-    build_ms: dict[str, list[float]] = {name: [] for name in impls}
-    search_ms: dict[str, list[float]] = {name: [] for name in impls}
-    differ: list[str] = []
-    with blas_controller().limit(limits=1, user_api="blas"):  # as search_text runs
-        for i, query in enumerate(queries):
-            compare_one(query, i, impls, weights, engine, build_ms, search_ms, differ)
-    result = summary(args, engine, queries, impls, weights, build_ms, search_ms, differ)
-    print(json.dumps(result, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
-    return 1 if differ else 0
+    return engine, impls
 
 
-def compare_one(query: str, i: int, impls: dict, weights: dict, engine: Any, build_ms: dict, search_ms: dict,
-                differ: list[str]) -> None:
+def compare_one(query: str, i: int, impls: dict, engine: Any, tally: Tally) -> None:
     """Answer `query` with both implementations (in alternating order), time them, compare the answers."""
     memo_shim = impls["this tree"][1]
     memo_shim.query_vectors(query), memo_shim._keyword_scores(query)  # encoded once, before any timing
-    names = list(impls) if i % 2 == 0 else list(impls)[::-1]
     scored, hits = {}, {}
-    for name in names:
-        module, shim, lists = impls[name]
+    for name in (list(impls) if i % 2 == 0 else list(impls)[::-1]):
+        module, shim, lists, weights = impls[name]
         t = time.perf_counter()
-        scored[name] = module.CandidateScores(shim, lists, query, weights[name])
-        build_ms[name].append(1000 * (time.perf_counter() - t))
-        engine.text_candidates = lambda q, m=module, s=shim, li=lists, w=weights[name]: m.CandidateScores(s, li, q, w)
+        scored[name] = module.CandidateScores(shim, lists, query, weights)
+        tally.build_ms[name].append(1000 * (time.perf_counter() - t))
+        engine.text_candidates = lambda q, m=module, s=shim, li=lists, w=weights: m.CandidateScores(s, li, q, w)
         t = time.perf_counter()
         hits[name] = engine._search_candidates(query, 10, 0, None)
-        search_ms[name].append(1000 * (time.perf_counter() - t))
+        tally.search_ms[name].append(1000 * (time.perf_counter() - t))
     a, b = scored["reference"], scored["this tree"]
-    same = (np.array_equal(a.rows, b.rows) and np.array_equal(a.scores, b.scores)
-            and (hits["reference"] is None) == (hits["this tree"] is None)
-            and hit_key(hits["reference"] or []) == hit_key(hits["this tree"] or []))
-    if not same:
-        differ.append(query)
-        print(f"DIFFERENT: {query!r}", file=sys.stderr)
+    ha, hb = hit_key(hits["reference"]), hit_key(hits["this tree"])
+    same_rows = np.array_equal(a.rows, b.rows) and np.array_equal(np.isfinite(a.scores), np.isfinite(b.scores))
+    score_diff = float(np.max(np.abs(_finite(a.scores) - _finite(b.scores)), initial=0.0)) if same_rows else np.inf
+    same_hits = ha is not None and hb is not None and [_places(k) for k in ha] == [_places(k) for k in hb]
+    same_hits = same_hits or (ha is None and hb is None)
+    hit_diff = max((abs(x - y) for p, q in zip(ha or [], hb or []) for x, y in zip(_numbers(p), _numbers(q))), default=0.0)
+    tally.identical += bool(same_rows and np.array_equal(a.scores, b.scores) and ha == hb)
+    tally.max_score_difference = max(tally.max_score_difference, score_diff)
+    tally.max_hit_difference = max(tally.max_hit_difference, hit_diff)
+    if not (same_rows and score_diff <= TOLERANCE and same_hits and hit_diff <= TOLERANCE):
+        tally.differ.append(query)
+        print(f"DIFFERENT: {query!r}: same rows {same_rows}, score difference {score_diff}, same hits {same_hits}, "
+              f"hit number difference {hit_diff}", file=sys.stderr)
 
 
-def summary(args: argparse.Namespace, engine: Any, queries: list[str], impls: dict, weights: dict,
-            build_ms: dict, search_ms: dict, differ: list[str]) -> dict:
+def hit_key(hits: list[Any] | None) -> list[tuple] | None:
+    """What is compared of each hit: sound, segment, times; score, relevance, moments."""
+    if hits is None:
+        return None
+    return [(h.sound_id, h.segment_id, h.start, h.end, h.score, h.relevance,
+             tuple((m.start, m.end, m.score) for m in h.moments)) for h in hits]
+
+
+def _numbers(key: tuple) -> list[float]:
+    """The numbers of a hit key that may differ by rounding: score, relevance, each moment's score."""
+    return [key[4], key[5]] + [m[2] for m in key[6]]
+
+
+def _places(key: tuple) -> tuple:
+    """What of a hit key must be equal: sound, segment, times, and the moments' times."""
+    return key[:4] + tuple(m[:2] for m in key[6])
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(x), x, 0)
+
+
+def summary(args: argparse.Namespace, engine: Any, queries: list[str], impls: dict, tally: Tally) -> dict:
     pct = lambda v, p: round(float(np.percentile(v, p)), 2)  # noqa: E731
+    module, shim, lists, weights = impls["this tree"]
     return {
         "collection": str(args.collection), "segments": len(engine.table), "queries": len(queries),
-        "reference": str(args.reference), "identical": len(queries) - len(differ), "different": differ[:20],
-        "candidate_scores_ms_p50": {k: pct(v, 50) for k, v in build_ms.items()},
-        "candidate_scores_ms_p95": {k: pct(v, 95) for k, v in build_ms.items()},
-        "search_text_ms_p50_no_encoding": {k: pct(v, 50) for k, v in search_ms.items()},
-        "search_text_ms_p95_no_encoding": {k: pct(v, 95) for k, v in search_ms.items()},
-        "mean_candidates": round(float(np.mean([len(impls["this tree"][0].CandidateScores(
-            impls["this tree"][1], impls["this tree"][2], q, weights["this tree"]).rows) for q in queries[:20]])), 1),
+        "reference": str(args.reference), "same_to_rounding": len(queries) - len(tally.differ),
+        "bit_identical": tally.identical, "different": tally.differ[:20],
+        "max_score_difference": tally.max_score_difference, "max_hit_number_difference": tally.max_hit_difference,
+        "candidate_scores_ms_p50": {k: pct(v, 50) for k, v in tally.build_ms.items()},
+        "candidate_scores_ms_p95": {k: pct(v, 95) for k, v in tally.build_ms.items()},
+        "search_text_ms_p50_no_encoding": {k: pct(v, 50) for k, v in tally.search_ms.items()},
+        "search_text_ms_p95_no_encoding": {k: pct(v, 95) for k, v in tally.search_ms.items()},
+        "mean_candidates": round(float(np.mean([len(module.CandidateScores(shim, lists, q, weights).rows)
+                                                for q in queries[:20]])), 1),
     }
 
 

@@ -291,12 +291,14 @@ class CandidateScores:
         # zero-shot, and feedback over the best zero-shot candidates
         self.classes = self.class_weights = self.class_similarity = None
         self.zs_max = self.fb_max = 0.0
-        self.fb_rows = np.zeros(0, dtype=np.int64)
+        self.fb_rows = self.zs_rows = np.zeros(0, dtype=np.int64)
+        self.fb_values = self.zs = np.zeros(0, dtype=np.float32)
         if lists.class_lists is not None and engine.matcher is not None:
             self.class_similarity = engine.matcher.similarities(templated)
             self.classes, self.class_weights = engine.matcher.weights_of(self.class_similarity)
             zs_rows = _distinct(self._class_heads(lists.class_lists))
             zs = self._zero_shot(zs_rows)
+            self.zs_rows, self.zs = zs_rows, zs
             self.zs_max = float(zs.max()) if len(zs) else 0.0
             parts.append(self._feedback(zs_rows, zs))
         # the library model
@@ -353,18 +355,33 @@ class CandidateScores:
         self.centroid = _unit_rows(x[: self.weights.feedback_top].mean(axis=0))
         sims = np.maximum(x @ self.centroid, 0)
         self.fb_max = float(sims.max())
-        self.fb_rows = np.sort(pool)
+        if self.fb_max > 0:
+            order = np.argsort(pool)
+            self.fb_rows, self.fb_values = pool[order], sims[order] / self.fb_max
         return pool
 
     def _feedback_at(self, rows: np.ndarray) -> np.ndarray:
+        """The feedback score (scaled by its maximum) at any rows: the pool's as computed once for the
+        pool, 0 elsewhere (the exact path scores only its pool too)."""
         out = np.zeros(len(rows), dtype=np.float32)
         if self.fb_max <= 0 or not len(rows):
             return out
         at = np.minimum(np.searchsorted(self.fb_rows, rows), len(self.fb_rows) - 1)
         inside = self.fb_rows[at] == rows
-        if inside.any():
-            x = _unit_rows(self.engine.class_codes.rows(rows[inside]))
-            out[inside] = np.maximum(x @ self.centroid, 0) / self.fb_max
+        out[inside] = self.fb_values[at[inside]]
+        return out
+
+    def _zero_shot_at(self, rows: np.ndarray) -> np.ndarray:
+        """The zero-shot sum at any rows: those among the class lists' heads as computed for them, the
+        others read now."""
+        if not len(self.zs_rows):
+            return self._zero_shot(rows)
+        at = np.minimum(np.searchsorted(self.zs_rows, rows), len(self.zs_rows) - 1)
+        inside = self.zs_rows[at] == rows
+        out = np.empty(len(rows), dtype=np.float32)
+        out[inside] = self.zs[at[inside]]
+        if not inside.all():
+            out[~inside] = self._zero_shot(rows[~inside])
         return out
 
     def _knn_of_users(self, lib: LibraryLists, example_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -406,7 +423,7 @@ class CandidateScores:
 
         out = self.per_sound[self.engine.table.sound_rows[rows]].astype(np.float32)
         if self.zs_max > 0:
-            out += self._zero_shot(rows) / np.float32(self.zs_max)
+            out += self._zero_shot_at(rows) / np.float32(self.zs_max)
             out += np.float32(self.weights.feedback) * self._feedback_at(rows)
         return out
 
