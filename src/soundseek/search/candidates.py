@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from soundseek.search.inner import InnerProductSearch, cached_inner_search, fingerprint
+from soundseek.search.knn_slots import knn_of_users, neighbour_slots, sorted_ints
 from soundseek.search.relevance import TextEvidence
 from soundseek.search.state import gather_lists
 
@@ -149,9 +150,7 @@ def _library_lists(engine: SearchEngine, model: LibraryModel) -> LibraryLists:
     model.release_predicted()  # the lists (or the exact matrix) are what candidate search reads
     # one contiguous block, so that the flat view below is a view (a fitted model's may be strided)
     model.neighbour_sims = np.ascontiguousarray(model.neighbour_sims)
-    slot_type = np.int32 if model.neighbours.size < 2**31 else np.int64
-    starts, slots = _inverted(model.neighbours.reshape(-1), len(model.example_text),
-                              np.arange(model.neighbours.size, dtype=slot_type), dtype=slot_type)
+    starts, slots = neighbour_slots(model.neighbours, len(model.example_text))
     return LibraryLists(model, row_of, model_row, ridge, examples, starts, slots, model.neighbour_sims.reshape(-1))
 
 
@@ -188,58 +187,17 @@ def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return matrix[first], inverse.ravel()
 
 
-def _inverted(keys: np.ndarray, n_keys: int, values: np.ndarray, *, dtype: type = np.int32) -> tuple[np.ndarray, np.ndarray]:
-    """Inverted lists: values[i] listed under keys[i], in the order of i. Returns starts (n_keys + 1,)
-    and the grouped values."""
+def _inverted(keys: np.ndarray, n_keys: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverted lists: values[i] listed under keys[i]. Returns starts (n_keys + 1,) and the grouped values."""
     order = np.argsort(keys, kind="stable")
     starts = np.searchsorted(keys[order], np.arange(n_keys + 1)).astype(np.int64)
-    return starts, np.asarray(values)[order].astype(dtype)
+    return starts, np.asarray(values)[order].astype(np.int32)
 
 
 def _distinct(x: np.ndarray) -> np.ndarray:
     """The sorted distinct values of an integer array (a sort: NumPy's hashing unique was ~0.8 ms for 5k)."""
     x = sorted_ints(np.asarray(x).ravel())
     return x[np.concatenate(([True], x[1:] != x[:-1]))] if len(x) else x
-
-
-def sort_order(x: np.ndarray) -> np.ndarray:
-    """The permutation that sorts an integer array, ascending, ties in position order (what
-    `np.argsort(x, kind="stable")` gives). Non-negative int32 values are sorted by two stable 16-bit
-    radix passes: NumPy sorts 16-bit keys by radix, and its comparison sort of 32-bit ones was 2-3x
-    slower at 100k values here."""
-    if x.dtype != np.int32 or len(x) < 1024 or x.min() < 0:
-        return np.argsort(x, kind="stable")
-    low = np.argsort((x & 0xFFFF).astype(np.uint16), kind="stable")
-    return low[np.argsort((x[low] >> 16).astype(np.uint16), kind="stable")]
-
-
-def sorted_ints(x: np.ndarray) -> np.ndarray:
-    """`np.sort(x)` of an integer array (see sort_order)."""
-    if x.dtype != np.int32 or len(x) < 1024:
-        return np.sort(x)
-    return x[sort_order(x)]
-
-
-def row_means(block: np.ndarray) -> np.ndarray:
-    """`block.T.mean(axis=1)` of a (K, n) float32 block as NumPy computes it on a contiguous (n, K)
-    array, to the bit, from K whole rows (the mean of each of n short rows is a slow NumPy loop): its
-    pairwise sum (eight running sums up to the last multiple of 8, combined pairwise, then the rest in
-    order; below 8 terms, in order) and its division in float64. Returns (n,) float32."""
-    k = len(block)
-    if k > 128:  # NumPy's pairwise block: beyond it, its own loop
-        return np.ascontiguousarray(block.T).mean(axis=1)
-    if k < 8:
-        total = np.zeros(block.shape[1], dtype=np.float32)
-        for row in block:
-            total += row
-    else:
-        lanes = block[:8].copy()
-        for start in range(8, k - k % 8, 8):
-            lanes += block[start : start + 8]
-        total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
-        for row in block[k - k % 8 :]:
-            total += row
-    return np.true_divide(total, np.intp(k), out=total, casting="unsafe")
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
@@ -313,7 +271,8 @@ class CandidateScores:
             example_rows, example_sims = lib.examples.above(plain, WORD_FLOOR, LONG_POOL)
             self.example_weights = np.zeros(len(lib.model.example_text), dtype=np.float32)
             self.example_weights[example_rows] = np.clip((example_sims - WORD_FLOOR) / (1 - WORD_FLOOR), 0, 1)
-            self.knn_users, self.knn = self._knn_of_users(lib, example_rows)
+            self.knn_users, self.knn = knn_of_users(lib.slots_start, lib.slots, lib.neighbour_sims, lib.k,
+                                                    example_rows, self.example_weights)
             self.knn_max = float(self.knn.max()) if len(self.knn) else 0.0
             parts.append(lib.row_of[self.knn_users[best_first(self.knn, POOL)]])
         rows = _distinct(np.concatenate(parts))
@@ -383,31 +342,6 @@ class CandidateScores:
         if not inside.all():
             out[~inside] = self._zero_shot(rows[~inside])
         return out
-
-    def _knn_of_users(self, lib: LibraryLists, example_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The model rows with a neighbour among `example_rows` (the examples whose words match the
-        query: every other row's kNN score is 0), ascending, and their kNN scores (library.knn_scores:
-        the mean over a row's K neighbours of acoustic cosine x the example's word weight).
-
-        Only the matching slots are read (the inverted lists give them, as row * K + j): their products
-        go into a (K, rows) block of zeros whose column means are knn_scores' to the bit (the same
-        products in the same places, a slot of another example adding sim x 0 there, summed in
-        NumPy's order: see row_means)."""
-        k = lib.k
-        gathered = gather_lists(lib.slots_start, lib.slots, example_rows)
-        if not len(gathered):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        # each slot's example is the list it came from: its word weight needs no look-up in neighbours
-        counts = lib.slots_start[example_rows + 1] - lib.slots_start[example_rows]
-        order = sort_order(gathered)
-        slots = gathered[order]
-        weights = np.repeat(self.example_weights[example_rows], counts)[order]
-        model_rows = slots // k
-        first = np.concatenate(([True], model_rows[1:] != model_rows[:-1]))
-        n = int(first.sum())
-        block = np.zeros((k, n), dtype=np.float32)
-        block.reshape(-1)[(slots % k) * n + np.cumsum(first) - 1] = lib.neighbour_sims[slots].astype(np.float32) * weights
-        return model_rows[first], row_means(block)
 
     def _knn(self, model_rows: np.ndarray) -> np.ndarray:
         """kNN scores of any model rows: looked up among the rows with a matching neighbour, else 0."""
