@@ -70,21 +70,27 @@ def sorted_ints(x: np.ndarray) -> np.ndarray:
 
 def row_means(block: np.ndarray) -> np.ndarray:
     """`block.T.mean(axis=1)` of a (K, n) float32 block as NumPy computes it on a contiguous (n, K)
-    array, to the bit, from K whole rows (the mean of each of n short rows is a slow NumPy loop): its
+    array, to the bit: row_sums, then NumPy's division by the count (in float64). Returns (n,) float32."""
+    return np.true_divide(row_sums(block), np.intp(len(block)), casting="unsafe", dtype=np.float32)
+
+
+def row_sums(block: np.ndarray) -> np.ndarray:
+    """`block.T.sum(axis=1)` of a (K, n) float32 block as NumPy computes it on a contiguous (n, K)
+    array, to the bit, from K whole rows (the sum of each of n short rows is a slow NumPy loop): its
     pairwise sum (eight running sums up to the last multiple of 8, combined pairwise, then the rest in
-    order; below 8 terms, in order) and its division in float64. Returns (n,) float32."""
+    order; below 8 terms, in order). Returns (n,) float32."""
     k = len(block)
     if k > 128:  # NumPy's pairwise block: beyond it, its own loop
-        return np.ascontiguousarray(block.T).mean(axis=1)
+        return np.ascontiguousarray(block.T).sum(axis=1)
     if k < 8:
         total = np.zeros(block.shape[1], dtype=np.float32)
         for row in block:
             total += row
-    else:
-        lanes = block[:8].copy()
-        for start in range(8, k - k % 8, 8):
-            lanes += block[start : start + 8]
-        total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
-        for row in block[k - k % 8 :]:
-            total += row
-    return np.true_divide(total, np.intp(k), out=total, casting="unsafe")
+        return total
+    lanes = block[:8].copy()
+    for start in range(8, k - k % 8, 8):
+        lanes += block[start : start + 8]
+    total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+    for row in block[k - k % 8 :]:
+        total += row
+    return total
