@@ -8,7 +8,9 @@ search/class_codes.py and search/candidates.py are loaded beside this tree's (th
 this tree's), and both answer the same queries on one engine, in alternation. Each query is encoded and
 its keyword hits looked up once (both implementations read the same vectors), so the times are the
 candidate code's own: `CandidateScores(...)` alone, and `search_text(q, top=10)` with each
-implementation (the SQLite look-ups of the hits and the relevance features included, encoding not).
+implementation (the SQLite look-ups of the hits and the relevance features included, encoding not),
+as wall-clock percentiles and as mean CPU time of the process (steadier than wall time on a shared
+machine: time spent waiting for a core is not counted).
 
 Checked for every query: the candidate rows are identical, their scores equal to float32 rounding
 (|difference| <= TOLERANCE, and -inf at the same rows), the hits the same files and segments in the
@@ -92,7 +94,9 @@ class Tally:
     """Times and differences over the queries, per implementation."""
 
     build_ms: dict[str, list[float]] = field(default_factory=lambda: {"reference": [], "this tree": []})
+    build_cpu_ms: dict[str, list[float]] = field(default_factory=lambda: {"reference": [], "this tree": []})
     search_ms: dict[str, list[float]] = field(default_factory=lambda: {"reference": [], "this tree": []})
+    search_cpu_ms: dict[str, list[float]] = field(default_factory=lambda: {"reference": [], "this tree": []})
     differ: list[str] = field(default_factory=list)
     identical: int = 0
     max_score_difference: float = 0.0
@@ -160,13 +164,15 @@ def compare_one(query: str, i: int, impls: dict, engine: Any, tally: Tally) -> N
     scored, hits = {}, {}
     for name in (list(impls) if i % 2 == 0 else list(impls)[::-1]):
         module, shim, lists, weights = impls[name]
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         scored[name] = module.CandidateScores(shim, lists, query, weights)
         tally.build_ms[name].append(1000 * (time.perf_counter() - t))
+        tally.build_cpu_ms[name].append(1000 * (time.process_time() - cpu))
         engine.text_candidates = lambda q, m=module, s=shim, li=lists, w=weights: m.CandidateScores(s, li, q, w)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         hits[name] = engine._search_candidates(query, 10, 0, None)
         tally.search_ms[name].append(1000 * (time.perf_counter() - t))
+        tally.search_cpu_ms[name].append(1000 * (time.process_time() - cpu))
     a, b = scored["reference"], scored["this tree"]
     ha, hb = hit_key(hits["reference"]), hit_key(hits["this tree"])
     same_rows = np.array_equal(a.rows, b.rows) and np.array_equal(np.isfinite(a.scores), np.isfinite(b.scores))
@@ -215,8 +221,10 @@ def summary(args: argparse.Namespace, engine: Any, queries: list[str], impls: di
         "max_score_difference": tally.max_score_difference, "max_hit_number_difference": tally.max_hit_difference,
         "candidate_scores_ms_p50": {k: pct(v, 50) for k, v in tally.build_ms.items()},
         "candidate_scores_ms_p95": {k: pct(v, 95) for k, v in tally.build_ms.items()},
+        "candidate_scores_cpu_ms_mean": {k: round(float(np.mean(v)), 2) for k, v in tally.build_cpu_ms.items()},
         "search_text_ms_p50_no_encoding": {k: pct(v, 50) for k, v in tally.search_ms.items()},
         "search_text_ms_p95_no_encoding": {k: pct(v, 95) for k, v in tally.search_ms.items()},
+        "search_text_cpu_ms_mean_no_encoding": {k: round(float(np.mean(v)), 2) for k, v in tally.search_cpu_ms.items()},
         "mean_candidates": round(float(np.mean([len(module.CandidateScores(shim, lists, q, weights).rows)
                                                 for q in queries[:20]])), 1),
     }
