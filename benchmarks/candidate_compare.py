@@ -4,7 +4,7 @@ Usage:
     python benchmarks/candidate_compare.py --collection C --reference OTHER/src [--queries 300] [--json OUT]
 
 `--reference` is the `src` folder of another checkout (say, main). Its search/inner.py,
-search/class_codes.py and search/candidates.py are loaded beside this tree's (the rest of the package is
+search/class_codes.py, search/knn_slots.py and search/candidates.py are loaded beside this tree's (the rest of the package is
 this tree's), and both answer the same queries on one engine, in alternation. Each query is encoded and
 its keyword hits looked up once (both implementations read the same vectors), so the times are the
 candidate code's own: `CandidateScores(...)` alone, and `search_text(q, top=10)` with each
@@ -38,8 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 #: Largest difference of two scores that counts as float32 rounding (scores lie in [0, ~5]).
 TOLERANCE = 1e-5
-#: Modules of the candidate path taken from the reference tree (dependencies first).
-REFERENCE_MODULES = ("inner", "class_codes", "candidates")
+#: Modules of the candidate path taken from the reference tree (dependencies first; those it lacks
+#: are this tree's).
+REFERENCE_MODULES = ("inner", "class_codes", "knn_slots", "candidates")
 
 
 def load_reference(src: Path) -> dict[str, ModuleType]:
@@ -52,6 +53,8 @@ def load_reference(src: Path) -> dict[str, ModuleType]:
     try:
         for name in REFERENCE_MODULES:
             path = src / "soundseek" / "search" / f"{name}.py"
+            if not path.is_file():
+                continue
             spec = importlib.util.spec_from_file_location(f"reference_{name}", path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = module  # dataclasses look their module up

@@ -11,18 +11,27 @@ from soundseek.search.knn_slots import knn_of_users, neighbour_slots, row_means,
 from soundseek.search.library import WORD_FLOOR, knn_scores
 
 
-@pytest.mark.parametrize("n, k", [(0, 3), (5, 0), (5, 10), (300, 1), (300, 7), (3000, 256), (3000, 5000)])
-def test_best_first_is_the_head_of_a_stable_argsort(n, k) -> None:
+@pytest.mark.parametrize("n, k", [(0, 3), (5, 0), (5, 10), (300, 1), (300, 7), (3000, 256), (3000, 5000),
+                                  (70_000, 1), (70_000, 256), (200_000, 256)])
+@pytest.mark.parametrize("spread", [6, 1_000_000])
+def test_best_first_is_the_head_of_a_stable_argsort(n, k, spread) -> None:
     rng = np.random.default_rng(n + k)
-    values = rng.integers(0, 6, n).astype(np.float32)  # many ties: they are broken by position
+    values = rng.integers(0, spread, n).astype(np.float32)  # spread 6: many ties, broken by position
     values[rng.random(n) < 0.1] = -0.0
     np.testing.assert_array_equal(best_first(values, k), np.argsort(-values, kind="stable")[:k])
 
 
-def test_best_first_with_nans_takes_them_last_in_position_order() -> None:
-    values = np.array([np.nan, 1.0, np.nan, 2.0, np.nan], dtype=np.float32)
-    for k in range(6):
+@pytest.mark.parametrize("n", [5, 100_000])
+def test_best_first_with_nans_takes_them_last_in_position_order(n) -> None:
+    rng = np.random.default_rng(n)
+    values = rng.random(n).astype(np.float32)
+    values[rng.random(n) < 0.5] = np.nan
+    values[-3:] = np.nan
+    for k in [0, 1, 2, 4, 5, 300, n // 2, n]:
         np.testing.assert_array_equal(best_first(values, k), np.argsort(-values, kind="stable")[:k])
+    mostly_nan = np.full(n, np.nan, dtype=np.float32)
+    mostly_nan[::97] = 1.0  # the sample's floor is NaN: every value is ranked
+    np.testing.assert_array_equal(best_first(mostly_nan, 3), np.argsort(-mostly_nan, kind="stable")[:3])
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])

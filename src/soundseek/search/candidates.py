@@ -66,6 +66,8 @@ CLASS_LIST = 1024
 CLASS_SHARE = 250
 #: Candidates asked of each other source (segments; for words, sounds).
 POOL = 256
+#: best_first ranks many values after a look at every SAMPLE_STEP-th of them.
+SAMPLE_STEP = 16
 #: Distinct texts asked of an inner-product list for the words and kNN sources when it is not exact
 #: (an exact scan gives every text above the floor).
 LONG_POOL = 2048
@@ -209,13 +211,26 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
 
 def best_first(values: np.ndarray, k: int) -> np.ndarray:
     """Positions of the k largest values, largest first, ties in position order: what
-    `np.argsort(-values, kind="stable")[:k]` gives, without sorting all of them (a partition, then a
-    sort of k)."""
-    neg = -np.asarray(values)
-    if k >= len(neg):
-        return np.argsort(neg, kind="stable")
+    `np.argsort(-values, kind="stable")[:k]` gives, without sorting all of them. Of many values, only
+    those at or above a floor that about 2k of a sample reach are ranked: every one of the k best
+    reaches it whenever k values do (else all are ranked)."""
+    values = np.asarray(values)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
+    if len(values) >= 4 * SAMPLE_STEP * k and len(values) >= 4096:
+        sample = values[::SAMPLE_STEP]
+        reach = 2 * k // SAMPLE_STEP + 1
+        floor = np.partition(sample, len(sample) - reach)[len(sample) - reach]
+        above = np.flatnonzero(values >= floor) if not np.isnan(floor) else np.zeros(0, dtype=np.int64)
+        if len(above) >= k:
+            return above[_best_first_of_all(values[above], k)]
+    return _best_first_of_all(values, k)
+
+
+def _best_first_of_all(values: np.ndarray, k: int) -> np.ndarray:
+    neg = -values
+    if k >= len(neg):
+        return np.argsort(neg, kind="stable")
     kth = np.partition(neg, k - 1)[k - 1]
     if np.isnan(kth):  # fewer than k numbers: the NaNs that fill up are taken in position order
         return np.argsort(neg, kind="stable")[:k]

@@ -14,7 +14,6 @@ import numpy as np
 
 from soundseek.search.state import gather_lists
 
-
 def neighbour_slots(neighbours: np.ndarray, n_examples: int) -> tuple[np.ndarray, np.ndarray]:
     """Inverted lists of the (m, K) neighbours table: the slots (row * K + j, ascending) that hold each
     example. Returns starts (n_examples + 1,) int64 and the slots, int32 where they fit."""
@@ -29,24 +28,25 @@ def knn_of_users(slots_start: np.ndarray, slots: np.ndarray, neighbour_sims: np.
     """The model rows with a neighbour among `example_rows` (the examples whose words match the query,
     with word weights `example_weights`, 0 elsewhere: every other row's kNN score is 0), ascending, and
     their kNN scores, equal to the bit to library.knn_scores' (the mean over a row's K neighbours of
-    acoustic cosine x the example's word weight). `neighbour_sims` is the (m * K,) flat table.
+    acoustic cosine x the example's word weight). The lists are neighbour_slots'; `neighbour_sims` is
+    the (m * K,) flat table.
 
-    Only the matching slots are read (neighbour_slots lists them): their products go into a (K, rows)
-    block of zeros whose column means are knn_scores' (the same products in the same places, a slot
-    of another example adding sim x 0 there, summed in NumPy's order: see row_means)."""
+    Only the matching slots are read: their products go into a (K, rows) block of zeros whose column
+    means are knn_scores' (the same products in the same places, a slot of another example adding
+    sim x 0 there, summed in NumPy's order: see row_means)."""
     gathered = gather_lists(slots_start, slots, example_rows)
     if not len(gathered):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     # each slot's example is the list it came from: its word weight needs no look-up in the neighbours
     counts = slots_start[example_rows + 1] - slots_start[example_rows]
     order = sort_order(gathered)
-    slots = gathered[order]
     weights = np.repeat(example_weights[example_rows], counts)[order]
-    model_rows = slots // k
+    ascending = gathered[order]
+    model_rows, slot = np.divmod(ascending, k)
     first = np.concatenate(([True], model_rows[1:] != model_rows[:-1]))
     n = int(first.sum())
     block = np.zeros((k, n), dtype=np.float32)
-    block.reshape(-1)[(slots % k) * n + np.cumsum(first) - 1] = neighbour_sims[slots].astype(np.float32) * weights
+    block.reshape(-1)[slot * n + np.cumsum(first) - 1] = neighbour_sims[ascending].astype(np.float32) * weights
     return model_rows[first], row_means(block)
 
 
