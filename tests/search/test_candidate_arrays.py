@@ -59,12 +59,14 @@ def test_row_means_are_numpys_to_the_bit(k, n) -> None:
 
 
 @pytest.mark.parametrize("k", [1, 10, 12])
-def test_knn_of_users_is_knn_scores_where_it_is_not_zero(k) -> None:
+@pytest.mark.parametrize("matching_share", [0.01, 0.3])  # few slots and many (sorted by radix)
+def test_knn_of_users_is_knn_scores_where_it_is_not_zero(k, matching_share) -> None:
     rng = np.random.default_rng(k)
     m, e = 4000, 300
     neighbours = rng.integers(0, e, (m, k)).astype(np.int32)
     sims = rng.uniform(-0.2, 1.0, (m, k)).astype(np.float16)
-    example_similarity = rng.uniform(-0.5, 1.0, e).astype(np.float32)
+    example_similarity = np.where(rng.random(e) < matching_share, rng.uniform(0.5, 1.0, e), rng.uniform(-0.5, 0.5, e))
+    example_similarity = example_similarity.astype(np.float32)
     want = knn_scores(example_similarity, neighbours, sims)
     starts, slots = neighbour_slots(neighbours, e)
     matching = np.flatnonzero(example_similarity > WORD_FLOOR)
