@@ -4,12 +4,12 @@ Usage:
     python benchmarks/candidate_compare.py --collection C --reference OTHER/src [--queries 300] [--json OUT]
 
 `--reference` is the `src` folder of another checkout (say, main). Its search/inner.py,
-search/class_codes.py, search/knn_slots.py and search/candidates.py are loaded beside this tree's (the rest of the package is
-this tree's), and both answer the same queries on one engine, in alternation. Each query is encoded and
-its keyword hits looked up once (both implementations read the same vectors), so the times are the
-candidate code's own: `CandidateScores(...)` alone, and `search_text(q, top=10)` with each
-implementation (the SQLite look-ups of the hits and the relevance features included, encoding not),
-as wall-clock percentiles and as mean CPU time of the process (steadier than wall time on a shared
+search/class_codes.py, search/knn_slots.py and search/candidates.py are loaded beside this tree's (the
+rest of the package is this tree's), and both answer the same queries on one engine, in alternation.
+Each query is encoded and its keyword hits looked up once (both implementations read the same vectors),
+so the times are the candidate code's own: `CandidateScores(...)` alone, and `search_text(q, top=10)`
+with each implementation (the SQLite look-ups of the hits and the relevance features included, encoding
+not), as wall-clock percentiles and as mean CPU time of the process (steadier than wall time on a shared
 machine: time spent waiting for a core is not counted).
 
 Checked for every query: the candidate rows are identical, their scores equal to float32 rounding
@@ -182,7 +182,8 @@ def compare_one(query: str, i: int, impls: dict, engine: Any, tally: Tally) -> N
     score_diff = float(np.max(np.abs(_finite(a.scores) - _finite(b.scores)), initial=0.0)) if same_rows else np.inf
     same_hits = ha is not None and hb is not None and [_places(k) for k in ha] == [_places(k) for k in hb]
     same_hits = same_hits or (ha is None and hb is None)
-    hit_diff = max((abs(x - y) for p, q in zip(ha or [], hb or []) for x, y in zip(_numbers(p), _numbers(q))), default=0.0)
+    hit_diff = max((abs(x - y) for p, q in zip(ha or [], hb or []) for x, y in zip(_numbers(p), _numbers(q))),
+                   default=0.0)
     tally.identical += bool(same_rows and np.array_equal(a.scores, b.scores) and ha == hb)
     tally.max_score_difference = max(tally.max_score_difference, score_diff)
     tally.max_hit_difference = max(tally.max_hit_difference, hit_diff)
