@@ -14,6 +14,7 @@ import numpy as np
 
 from soundseek.search.state import gather_lists
 
+
 def neighbour_slots(neighbours: np.ndarray, n_examples: int) -> tuple[np.ndarray, np.ndarray]:
     """Inverted lists of the (m, K) neighbours table: the slots (row * K + j, ascending) that hold each
     example. Returns starts (n_examples + 1,) int64 and the slots, int32 where they fit."""
@@ -70,7 +71,8 @@ def sorted_ints(x: np.ndarray) -> np.ndarray:
 
 def row_means(block: np.ndarray) -> np.ndarray:
     """`block.T.mean(axis=1)` of a (K, n) float32 block as NumPy computes it on a contiguous (n, K)
-    array, to the bit: row_sums, then NumPy's division by the count (in float64). Returns (n,) float32."""
+    array, to the bit: row_sums, then the division by K (in float32: the same quotients as NumPy's
+    float64 division rounded to float32). Returns (n,) float32."""
     return np.true_divide(row_sums(block), np.intp(len(block)), casting="unsafe", dtype=np.float32)
 
 
