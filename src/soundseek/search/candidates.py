@@ -10,7 +10,8 @@ similarity to every sound's words. Each source of evidence is sparse in what it 
 * the sounds' words and keyword hits: the sounds with the best per-sound evidence (distinct texts found
   by inner-product search, see inner.py);
 * the library model: the segments whose predicted words are nearest the query (inner.py), and the
-  segments whose acoustic neighbours are the examples whose words match the query (inverted lists);
+  segments whose acoustic neighbours are the examples whose words match the query (inverted lists of
+  neighbour slots, knn_slots.py);
 
 and then computes the same fused score as the exact path for the union of those candidates only. The
 scores of candidates equal the exact path's when each source's best segment is among its candidates
