@@ -6,7 +6,8 @@ Usage:
 Two engines on the same collection (one text encoder, shared), `text_path="exact"` (every segment
 scored) and `text_path="candidates"` (search/candidates.py), answer the same queries in alternation:
 the 50 phrases of load_test.py and never-seen combinations of their words. Reported: p50/p95 engine
-time of `search_text(q, top=10)` (query encoding included), and how far the candidate path's top 10
+time of `search_text(q, top=10)` (query encoding included), its CPU time (all threads of the process;
+steadier than wall time on a shared machine), and how far the candidate path's top 10
 files agree with the exact path's (overlap of the sets; identical ordered lists; largest score
 difference where the lists are identical).
 """
@@ -47,14 +48,16 @@ def main() -> int:
     rng = random.Random(0)
     queries = (TEXT_QUERIES + [unique_query(rng) for _ in range(args.queries)])[: args.queries]
     times: dict[str, list[float]] = {"exact": [], "candidates": []}
+    cpu: dict[str, list[float]] = {"exact": [], "candidates": []}
     overlap, identical, diffs = [], 0, []
     for i, query in enumerate(queries):
         order = [("exact", exact), ("candidates", cand)] if i % 2 == 0 else [("candidates", cand), ("exact", exact)]
         hits = {}
         for name, engine in order:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             hits[name] = engine.search_text(query, top=10)
             times[name].append(1000 * (time.perf_counter() - t))
+            cpu[name].append(1000 * (time.process_time() - c))
         a, b = [h.sound_id for h in hits["exact"]], [h.sound_id for h in hits["candidates"]]
         overlap.append(len(set(a) & set(b)) / max(1, len(a)))
         if a == b:
@@ -65,6 +68,8 @@ def main() -> int:
         "first_query_s": {"exact": round(exact_warm, 1), "candidates": round(cand_warm, 1)},
         "p50_ms": {k: round(float(np.percentile(v, 50)), 1) for k, v in times.items()},
         "p95_ms": {k: round(float(np.percentile(v, 95)), 1) for k, v in times.items()},
+        "cpu_ms_mean": {k: round(float(np.mean(v)), 1) for k, v in cpu.items()},
+        "cpu_ms_p50": {k: round(float(np.percentile(v, 50)), 1) for k, v in cpu.items()},
         "top10_overlap_mean": round(float(np.mean(overlap)), 4), "top10_overlap_min": round(float(np.min(overlap)), 2),
         "identical_top10_lists": identical,
         "max_score_difference_when_identical": round(float(max(diffs, default=0.0)), 4),

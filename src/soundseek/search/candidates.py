@@ -10,7 +10,8 @@ similarity to every sound's words. Each source of evidence is sparse in what it 
 * the sounds' words and keyword hits: the sounds with the best per-sound evidence (distinct texts found
   by inner-product search, see inner.py);
 * the library model: the segments whose predicted words are nearest the query (inner.py), and the
-  segments whose acoustic neighbours are the examples whose words match the query (inverted lists);
+  segments whose acoustic neighbours are the examples whose words match the query (inverted lists of
+  neighbour slots, knn_slots.py);
 
 and then computes the same fused score as the exact path for the union of those candidates only. The
 scores of candidates equal the exact path's when each source's best segment is among its candidates
@@ -25,8 +26,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from soundseek.encoders.base import l2_normalize
 from soundseek.search.inner import InnerProductSearch, cached_inner_search, fingerprint
+from soundseek.search.knn_slots import knn_of_users, neighbour_slots, sorted_ints
 from soundseek.search.relevance import TextEvidence
 from soundseek.search.state import gather_lists
 
@@ -66,6 +67,8 @@ CLASS_LIST = 1024
 CLASS_SHARE = 250
 #: Candidates asked of each other source (segments; for words, sounds).
 POOL = 256
+#: best_first ranks many values after a look at every SAMPLE_STEP-th of them.
+SAMPLE_STEP = 16
 #: Distinct texts asked of an inner-product list for the words and kNN sources when it is not exact
 #: (an exact scan gives every text above the floor).
 LONG_POOL = 2048
@@ -94,8 +97,14 @@ class LibraryLists:
     model_row: np.ndarray       # (n,) int32 model row of each table row, -1 where it is not scored
     ridge: InnerProductSearch   # over the model's predicted words
     examples: InnerProductSearch  # over model.example_text
-    users_start: np.ndarray     # (e + 1,) int64: model rows that have example e among their neighbours
-    users: np.ndarray           # are users[users_start[e]:users_start[e + 1]]
+    slots_start: np.ndarray     # (e + 1,) int64: the neighbour slots (model row * K + j) that hold
+    slots: np.ndarray           # example e are slots[slots_start[e]:slots_start[e + 1]], ascending
+    neighbour_sims: np.ndarray  # (m * K,) model.neighbour_sims flat (a view): the sim of slot s is [s]
+
+    @property
+    def k(self) -> int:
+        """Neighbours per model row."""
+        return int(self.model.neighbours.shape[1])
 
 
 @dataclass
@@ -142,9 +151,10 @@ def _library_lists(engine: SearchEngine, model: LibraryModel) -> LibraryLists:
                                 model.predicted_vectors)
     examples = cached_inner_search(folder, "library_examples", key, len(model.example_text), lambda: model.example_text)
     model.release_predicted()  # the lists (or the exact matrix) are what candidate search reads
-    k = model.neighbours.shape[1]
-    starts, users = _inverted(model.neighbours.ravel(), len(model.example_text), np.repeat(np.arange(len(model.neighbours)), k))
-    return LibraryLists(model, row_of, model_row, ridge, examples, starts, users)
+    # one contiguous block, so that the flat view below is a view (a fitted model's may be strided)
+    model.neighbour_sims = np.ascontiguousarray(model.neighbour_sims)
+    starts, slots = neighbour_slots(model.neighbours, len(model.example_text))
+    return LibraryLists(model, row_of, model_row, ridge, examples, starts, slots, model.neighbour_sims.reshape(-1))
 
 
 def cached_class_lists(engine: SearchEngine, length: int) -> np.ndarray:
@@ -189,8 +199,46 @@ def _inverted(keys: np.ndarray, n_keys: int, values: np.ndarray) -> tuple[np.nda
 
 def _distinct(x: np.ndarray) -> np.ndarray:
     """The sorted distinct values of an integer array (a sort: NumPy's hashing unique was ~0.8 ms for 5k)."""
-    x = np.sort(np.asarray(x).ravel())
+    x = sorted_ints(np.asarray(x).ravel())
     return x[np.concatenate(([True], x[1:] != x[:-1]))] if len(x) else x
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    """encoders.l2_normalize of a float32 array of ours, in place: the same numbers without its three
+    temporary copies (a thousand rows of 521 classes are 2 MB each)."""
+    norm = np.sqrt(np.add.reduce(x * x, axis=-1, keepdims=True))
+    return np.divide(x, np.maximum(norm, np.float32(1e-12)), out=x)
+
+
+def best_first(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest values, largest first, ties in position order: what
+    `np.argsort(-values, kind="stable")[:k]` gives, without sorting all of them. Of many values, only
+    those at or above a floor that about 2k of a sample reach are ranked: every one of the k best
+    reaches it whenever k values do (else all are ranked)."""
+    values = np.asarray(values)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if len(values) >= 4 * SAMPLE_STEP * k and len(values) >= 4096:
+        sample = values[::SAMPLE_STEP]
+        reach = 2 * k // SAMPLE_STEP + 1
+        floor = np.partition(sample, len(sample) - reach)[len(sample) - reach]
+        above = np.flatnonzero(values >= floor) if not np.isnan(floor) else np.zeros(0, dtype=np.int64)
+        if len(above) >= k:
+            return above[_best_first_of_all(values[above], k)]
+    return _best_first_of_all(values, k)
+
+
+def _best_first_of_all(values: np.ndarray, k: int) -> np.ndarray:
+    neg = -values
+    if k >= len(neg):
+        return np.argsort(neg, kind="stable")
+    kth = np.partition(neg, k - 1)[k - 1]
+    if np.isnan(kth):  # fewer than k numbers: the NaNs that fill up are taken in position order
+        return np.argsort(neg, kind="stable")[:k]
+    chosen = np.flatnonzero(neg < kth)
+    chosen = np.concatenate((chosen, np.flatnonzero(neg == kth)[: k - len(chosen)]))
+    chosen.sort()
+    return chosen[np.argsort(neg[chosen], kind="stable")]
 
 
 class CandidateScores:
@@ -217,17 +265,20 @@ class CandidateScores:
         # zero-shot, and feedback over the best zero-shot candidates
         self.classes = self.class_weights = self.class_similarity = None
         self.zs_max = self.fb_max = 0.0
-        self.fb_rows = np.zeros(0, dtype=np.int64)
+        self.fb_rows = self.zs_rows = np.zeros(0, dtype=np.int64)
+        self.fb_values = self.zs = np.zeros(0, dtype=np.float32)
         if lists.class_lists is not None and engine.matcher is not None:
             self.class_similarity = engine.matcher.similarities(templated)
             self.classes, self.class_weights = engine.matcher.weights_of(self.class_similarity)
             zs_rows = _distinct(self._class_heads(lists.class_lists))
             zs = self._zero_shot(zs_rows)
+            self.zs_rows, self.zs = zs_rows, zs
             self.zs_max = float(zs.max()) if len(zs) else 0.0
             parts.append(self._feedback(zs_rows, zs))
         # the library model
         self.ridge_max = self.knn_max = 0.0
         self.example_weights = None
+        self.knn_users, self.knn = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         lib = lists.library
         if lib is not None:
             ridge_rows, ridge = lib.ridge.top(plain, POOL)
@@ -236,11 +287,10 @@ class CandidateScores:
             example_rows, example_sims = lib.examples.above(plain, WORD_FLOOR, LONG_POOL)
             self.example_weights = np.zeros(len(lib.model.example_text), dtype=np.float32)
             self.example_weights[example_rows] = np.clip((example_sims - WORD_FLOOR) / (1 - WORD_FLOOR), 0, 1)
-            users = _distinct(gather_lists(lib.users_start, lib.users, example_rows))
-            knn = self._knn(users)
-            self.knn_max = float(knn.max()) if len(knn) else 0.0
-            best = users[np.argsort(-knn, kind="stable")[:POOL]]
-            parts.append(lib.row_of[best])
+            self.knn_users, self.knn = knn_of_users(lib.slots_start, lib.slots, lib.neighbour_sims, lib.k,
+                                                    example_rows, self.example_weights)
+            self.knn_max = float(self.knn.max()) if len(self.knn) else 0.0
+            parts.append(lib.row_of[self.knn_users[best_first(self.knn, POOL)]])
         rows = _distinct(np.concatenate(parts))
         self.rows = rows[rows >= 0]
         first = self._first_pass(self.rows)
@@ -252,7 +302,7 @@ class CandidateScores:
         table = self.engine.table
         sound_rows = np.flatnonzero(self.per_sound > 0)
         if len(sound_rows) > POOL:
-            sound_rows = sound_rows[np.argsort(-self.per_sound[sound_rows], kind="stable")[:POOL]]
+            sound_rows = sound_rows[best_first(self.per_sound[sound_rows], POOL)]
         if not len(sound_rows):
             return np.zeros(0, dtype=np.int64)
         return table.rows_of_sounds(sound_rows)
@@ -276,36 +326,54 @@ class CandidateScores:
         if self.weights.feedback == 0 or self.zs_max <= 0:
             return zs_rows
         pool = zs_rows[top_order(zs, min(len(zs), self.weights.feedback_pool))]
-        x = l2_normalize(self.engine.class_codes.rows(pool))
-        self.centroid = l2_normalize(x[: self.weights.feedback_top].mean(axis=0))
+        x = _unit_rows(self.engine.class_codes.rows(pool))
+        self.centroid = _unit_rows(x[: self.weights.feedback_top].mean(axis=0))
         sims = np.maximum(x @ self.centroid, 0)
         self.fb_max = float(sims.max())
-        self.fb_rows = np.sort(pool)
+        if self.fb_max > 0:
+            order = np.argsort(pool)
+            self.fb_rows, self.fb_values = pool[order], sims[order] / self.fb_max
         return pool
 
     def _feedback_at(self, rows: np.ndarray) -> np.ndarray:
+        """The feedback score (scaled by its maximum) at any rows: the pool's as computed once for the
+        pool, 0 elsewhere (the exact path scores only its pool too)."""
         out = np.zeros(len(rows), dtype=np.float32)
         if self.fb_max <= 0 or not len(rows):
             return out
         at = np.minimum(np.searchsorted(self.fb_rows, rows), len(self.fb_rows) - 1)
         inside = self.fb_rows[at] == rows
-        if inside.any():
-            x = l2_normalize(self.engine.class_codes.rows(rows[inside]))
-            out[inside] = np.maximum(x @ self.centroid, 0) / self.fb_max
+        out[inside] = self.fb_values[at[inside]]
+        return out
+
+    def _zero_shot_at(self, rows: np.ndarray) -> np.ndarray:
+        """The zero-shot sum at any rows: those among the class lists' heads as computed for them, the
+        others read now."""
+        if not len(self.zs_rows):
+            return self._zero_shot(rows)
+        at = np.minimum(np.searchsorted(self.zs_rows, rows), len(self.zs_rows) - 1)
+        inside = self.zs_rows[at] == rows
+        out = np.empty(len(rows), dtype=np.float32)
+        out[inside] = self.zs[at[inside]]
+        if not inside.all():
+            out[~inside] = self._zero_shot(rows[~inside])
         return out
 
     def _knn(self, model_rows: np.ndarray) -> np.ndarray:
-        lib = self.lists.library
-        if not len(model_rows) or self.example_weights is None:
-            return np.zeros(len(model_rows), dtype=np.float32)
-        sims = lib.model.neighbour_sims[model_rows].astype(np.float32)
-        return (sims * self.example_weights[lib.model.neighbours[model_rows]]).mean(axis=1)
+        """kNN scores of any model rows: looked up among the rows with a matching neighbour, else 0."""
+        out = np.zeros(len(model_rows), dtype=np.float32)
+        if not len(model_rows) or self.example_weights is None or not len(self.knn_users):
+            return out
+        at = np.minimum(np.searchsorted(self.knn_users, model_rows), len(self.knn_users) - 1)
+        found = self.knn_users[at] == model_rows
+        out[found] = self.knn[at[found]]
+        return out
 
     def _first_pass(self, rows: np.ndarray) -> np.ndarray:
 
         out = self.per_sound[self.engine.table.sound_rows[rows]].astype(np.float32)
         if self.zs_max > 0:
-            out += self._zero_shot(rows) / np.float32(self.zs_max)
+            out += self._zero_shot_at(rows) / np.float32(self.zs_max)
             out += np.float32(self.weights.feedback) * self._feedback_at(rows)
         return out
 
