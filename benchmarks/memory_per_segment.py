@@ -87,7 +87,7 @@ def components(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
         if lib is not None:
             m = lib.model
             out["library model: neighbours"] = _arrays(m.segment_ids, m.neighbours, m.neighbour_sims, lib.row_of,
-                                                       lib.model_row, lib.users_start, lib.users) + _inner_bytes(lib.examples)
+                                                       lib.model_row, lib.slots_start, lib.slots) + _inner_bytes(lib.examples)
             out["library model: predicted words"] = _inner_bytes(lib.ridge) + (
                 _arrays(m.predicted) if m.predicted is not None and lib.ridge.matrix is not m.predicted else 0)
     keywords = getattr(engine, "_keywords", None)
