@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_data_dir
 
+import soundseek.store.keywords as keywords
 from soundseek.encoders.base import FrameEvidence
 from soundseek.errors import CollectionError
-from soundseek.store import keywords
 from soundseek.store.milvus import MilvusSegments, StoreSpec
 from soundseek.store.records import NewSegment, SegmentRecord, SoundRecord
 from soundseek.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, connect
