@@ -99,7 +99,7 @@ def summary(name: str, load_s: float, lat: list[float], found: list[list[int]], 
 def bench_faiss(data: dict, queries: np.ndarray, truth: np.ndarray, engine_queries: int) -> list[dict]:
     import faiss
 
-    from soundseek.search.engine import FILTER_BLOCK
+    from soundseek.search.by_example import FILTER_BLOCK
     from soundseek.vindex.hnsw import HnswIndex
 
     before = rss_mb()

@@ -77,3 +77,11 @@ def test_large_collections_score_keywords_in_memory_with_the_same_scores(coll) -
         np.testing.assert_allclose(cand._keyword_scores(query), exact._keyword_scores(query), rtol=1e-6)
     assert cand._keywords is not None and exact._keywords is None
     assert coll.generation == cand.keyword_index.generation
+
+
+def test_per_sound_scores_scale_by_the_best_hit_and_skip_unknown_sounds() -> None:
+    from soundseek.search.keywords import per_sound_scores
+
+    out = per_sound_scores([(4, 2.0), (9, 1.0), (3, 0.5)], np.asarray([3, 4, 8]))
+    np.testing.assert_allclose(out, [0.25, 1.0, 0.0])
+    assert per_sound_scores([], np.asarray([1])).tolist() == [0.0]

@@ -25,9 +25,11 @@ from soundseek.encoders import (
 from soundseek.encoders.base import encode_query, l2_normalize
 from soundseek.errors import QueryError
 from soundseek.memory import release_free_memory
+from soundseek.search.by_example import filtered_scores, leave_out, lookup, nearest_rows
 from soundseek.search.candidates import CANDIDATES_FROM
 from soundseek.search.filters import Filters, filter_mask
 from soundseek.search.hits import Hit, annotate_ingest, best_per_sound, top_order
+from soundseek.search.keywords import KeywordIndex, per_sound_scores
 from soundseek.search.query import blas_single_thread as _blas_single_thread
 from soundseek.search.query import check_text as _check_text
 from soundseek.search.query import fts_query as _fts_query
@@ -47,11 +49,8 @@ from soundseek.store import Collection
 if TYPE_CHECKING:
     from soundseek.joint.saved import JointModel
     from soundseek.search.candidates import CandidateScores, TextLists
-    from soundseek.search.keywords import KeywordIndex
     from soundseek.search.library import LibraryModel
 
-#: Segments whose vectors are read from the index at once by a filtered query by example.
-FILTER_BLOCK = 32_768
 #: Weights of the evidence sources in text search (each source is first scaled to [0, 1]).
 FEEDBACK_WEIGHT = 1.0
 KEYWORD_WEIGHT = 1.0
@@ -316,20 +315,12 @@ class SearchEngine:
             hits = self.keyword_index.search(self.coll.keyword_terms(_fts_words(query)))
         if hits is None:
             hits = self.coll.keyword_search(_fts_query(query))
-        per_sound = np.zeros(len(self.table.sounds), dtype=np.float32)
-        if hits:
-            ids = np.asarray([h[0] for h in hits], dtype=np.int64)
-            vals = np.asarray([h[1] for h in hits], dtype=np.float32)
-            rows = np.searchsorted(self.table.sounds, ids)
-            ok = (rows < len(self.table.sounds)) & (self.table.sounds[np.minimum(rows, len(self.table.sounds) - 1)] == ids)
-            per_sound[rows[ok]] = vals[ok] / (vals.max() or 1.0)
-        return per_sound
+        return per_sound_scores(hits, self.table.sounds)
 
     @property
     def keyword_index(self) -> KeywordIndex:
         """The sounds' words as in-memory BM25 lists (search/keywords.py), read on first use."""
         if self._keywords is None:
-            from soundseek.search.keywords import KeywordIndex
             self._keywords = KeywordIndex(self.coll.keyword_postings())
             release_free_memory()
         return self._keywords
@@ -380,16 +371,19 @@ class SearchEngine:
                                         filters=filters, exclude=exclude)
             return self._rank(scores, top=top, offset=0, filters=filters)
         n = len(self.table)
-        scores = self._filtered_vector_scores(np.asarray(vector, dtype=np.float32), filters)
+        vector = np.asarray(vector, dtype=np.float32)
+        scores = self._filtered_vector_scores(vector, filters)
         if scores is not None:
-            self._leave_out(scores, exclude)
+            leave_out(self.table, scores, exclude)
             return self._rank(scores, top=top, offset=offset, filters=filters)
         if not (filters and filters.active()) and self.joint_index is None:
-            return self._nearest_files(np.asarray(vector, dtype=np.float32), top, offset, exclude)
+            # only the index's nearest segments are ranked, never an array of every segment
+            rows, sims = nearest_rows(self.index, self.table, vector, top + offset, exclude)
+            return self._rank_rows(rows, sims, top, offset, lookup(rows, sims))[0]
         k = n if (filters and filters.active()) else min(n, max(50, (top + offset) * 20))
         while True:
-            scores = self._vector_scores(np.asarray(vector, dtype=np.float32), k)
-            self._leave_out(scores, exclude)
+            scores = self._vector_scores(vector, k)
+            leave_out(self.table, scores, exclude)
             # deep enough for `top + offset` distinct sounds (the nearest segments may share one recording)
             found = len(np.unique(self.table.sound_rows[np.isfinite(scores)]))
             if found >= top + offset or k >= n:
@@ -397,59 +391,14 @@ class SearchEngine:
             k = min(n, k * 4)
         return self._rank(scores, top=top, offset=offset, filters=filters)
 
-    def _nearest_files(self, vector: np.ndarray, top: int, offset: int,
-                       exclude: tuple[str, float, float] | None) -> list[Hit]:
-        """search_vector without filters or joint model: only the index's nearest segments are ranked
-        (deep enough for `top + offset` distinct files), never an array of every segment."""
-        n = len(self.table)
-        k = min(n, max(50, (top + offset) * 20))
-        while True:
-            sims, ids = self.index.search(vector[None, :], k)
-            ok = ids[0] >= 0
-            ids, sims = ids[0][ok], sims[0][ok].astype(np.float32)
-            rows = np.minimum(self.table.positions(ids), n - 1)
-            keep = self.table.ids[rows] == ids  # a segment removed since the engine was built is no hit
-            if exclude is not None:
-                path, start, end = exclude
-                keep &= ~((self.table.paths[rows] == path) & (self.table.starts[rows] < end) & (self.table.ends[rows] > start))
-            rows, sims = rows[keep], sims[keep]
-            if len(np.unique(self.table.sound_rows[rows])) >= top + offset or k >= n:
-                break
-            k = min(n, k * 4)
-        by_row = np.argsort(rows, kind="stable")
-
-        def score_of(wanted: np.ndarray) -> np.ndarray:  # the nearest segments' cosines, -inf elsewhere
-            at = np.minimum(np.searchsorted(rows[by_row], wanted), max(len(rows) - 1, 0))
-            found = (rows[by_row][at] == wanted) if len(rows) else np.zeros(len(wanted), dtype=bool)
-            return np.where(found, sims[by_row][at] if len(rows) else 0, -np.inf).astype(np.float32)
-
-        return self._rank_rows(rows, sims, top, offset, score_of)[0]
-
-    def _leave_out(self, scores: np.ndarray, exclude: tuple[str, float, float] | None) -> None:
-        """Set to -inf the segments of `exclude`'s file (path, start, end) that overlap its span."""
-        if exclude is not None:
-            path, start, end = exclude
-            scores[(self.table.paths == path) & (self.table.starts < end) & (self.table.ends > start)] = -np.inf
-
     def _filtered_vector_scores(self, vector: np.ndarray, filters: Filters | None) -> np.ndarray | None:
-        """With an active filter: the exact cosine of the segments that pass it (-inf elsewhere), their
-        vectors read from the index in blocks. None without a filter, with a joint model, or when the
-        index cannot give its vectors back (then an ANN search over every segment is masked, which took
-        4-11 s a query at 100k segments: BENCHMARKS.md, issue 14)."""
+        """With an active filter: the exact cosine of the segments that pass it (-inf elsewhere). None
+        without a filter, with a joint model, or when the index cannot give its vectors back (then an ANN
+        search over every segment is masked, which took 4-11 s a query at 100k segments: BENCHMARKS.md,
+        issue 14)."""
         if not (filters and filters.active()) or self.joint_index is not None or not hasattr(self.index, "vectors_of"):
             return None
-        scores = np.full(len(self.table), -np.inf, dtype=np.float32)
-        rows = np.flatnonzero(self._filter_mask(filters))
-        try:
-            for start in range(0, len(rows), FILTER_BLOCK):
-                block = rows[start : start + FILTER_BLOCK]
-                ids = self.table.ids[block]
-                # an index that scores from its own codes (compact) is 10-40x faster than rebuilding vectors
-                scores[block] = (self.index.scores_of(ids, vector) if hasattr(self.index, "scores_of")
-                                 else self.index.vectors_of(ids) @ vector)
-        except KeyError:  # a segment without a vector in the index (being re-indexed): the general path
-            return None
-        return scores
+        return filtered_scores(self.index, self.table, vector, self._filter_mask(filters))
 
     def _vector_scores(self, vector: np.ndarray, k: int) -> np.ndarray:
         """Cosine of the k nearest segments (-inf elsewhere), fused with the joint space when attached."""

@@ -76,3 +76,17 @@ def _sum_by_id(ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
     ids, values = ids[order], values[order]
     first = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
     return ids[first], np.add.reduceat(values, first)
+
+
+def per_sound_scores(hits: list[tuple[int, float]], sounds: np.ndarray) -> np.ndarray:
+    """Keyword hits (sound id, BM25) as one score per entry of the sorted sound ids `sounds`, scaled by
+    the best hit to [0, 1]; sounds unknown to `sounds` (indexed since) are left out. Returns (len(sounds),) float32."""
+    out = np.zeros(len(sounds), dtype=np.float32)
+    if not hits or not len(sounds):
+        return out
+    ids = np.asarray([h[0] for h in hits], dtype=np.int64)
+    values = np.asarray([h[1] for h in hits], dtype=np.float32)
+    rows = np.minimum(np.searchsorted(sounds, ids), len(sounds) - 1)
+    known = sounds[rows] == ids
+    out[rows[known]] = values[known] / (values.max() or 1.0)
+    return out
