@@ -129,7 +129,7 @@ def main() -> int:
 
 
 def _queries(n: int) -> list[str]:
-    from load_test import TEXT_QUERIES, unique_query
+    from synthetic_library import TEXT_QUERIES, unique_query
 
     rng = random.Random(1)
     return (TEXT_QUERIES + [unique_query(rng) for _ in range(n)])[:n]

@@ -75,7 +75,7 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="also profile --queries queries on one thread")
     args = ap.parse_args()
     sys.path.insert(0, str(HERE))
-    from load_test import unique_query
+    from synthetic_library import unique_query
     from soundseek.search.engine import open_engine
 
     engines = [open_engine(args.collection), open_engine(args.collection)]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> int:
-    from load_test import TEXT_QUERIES, unique_query
+    from synthetic_library import query_set
 
     from soundseek.search.keywords import KeywordIndex
     from soundseek.search.query import fts_query, fts_words
@@ -39,8 +38,7 @@ def main() -> int:
     started = time.perf_counter()
     index = KeywordIndex(coll.keyword_postings())
     build_s = time.perf_counter() - started
-    rng = random.Random(0)
-    queries = (TEXT_QUERIES + [unique_query(rng) for _ in range(args.queries)])[: args.queries]
+    queries = query_set(args.queries)
     times: dict[str, list[float]] = {"fts5": [], "memory": []}
     same_order, worst = 0, 0.0
     for query in queries:

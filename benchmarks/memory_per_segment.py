@@ -100,7 +100,7 @@ def components(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
-    from load_test import unique_query
+    from synthetic_library import unique_query
 
     from soundseek.search.engine import open_engine
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> int:
-    from load_test import TEXT_QUERIES, unique_query
+    from synthetic_library import query_set
 
     from soundseek.search.engine import SearchEngine
     from soundseek.store import Collection
@@ -46,8 +45,7 @@ def main() -> int:
     started = time.perf_counter()
     cand.search_text("warm up")
     cand_warm = time.perf_counter() - started
-    rng = random.Random(0)
-    queries = (TEXT_QUERIES + [unique_query(rng) for _ in range(args.queries)])[: args.queries]
+    queries = query_set(args.queries)
     times: dict[str, list[float]] = {"exact": [], "candidates": []}
     cpu: dict[str, list[float]] = {"exact": [], "candidates": []}
     overlap, identical, diffs = [], 0, []

@@ -26,7 +26,7 @@ def measure(collection: Path, n: int) -> dict:
     import numpy as np
 
     sys.path.insert(0, str(HERE))
-    from load_test import unique_query
+    from synthetic_library import unique_query
     from soundseek.search.engine import open_engine
 
     engine = open_engine(collection)
