@@ -81,10 +81,16 @@ class MemoEngine:
     matcher = property(lambda self: self._engine.matcher)
     library = property(lambda self: self._engine.library)
 
-    def query_vectors(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+    def query_vector(self, query: str) -> np.ndarray:
         if ("v", query) not in self._memo:
-            self._memo["v", query] = self._engine.query_vectors(query)
+            self._memo["v", query] = self._engine.query_vector(query)
         return self._memo["v", query]
+
+    def query_vectors(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """What trees before the one-text query ask for: the same vector in both roles (both trees then
+        score the same inputs)."""
+        v = self.query_vector(query)
+        return v, v
 
     def _keyword_scores(self, query: str) -> np.ndarray:
         if ("k", query) not in self._memo:
@@ -163,7 +169,7 @@ def open_both(collection: Path, reference: Path) -> tuple[Any, dict[str, tuple]]
 def compare_one(query: str, i: int, impls: dict, engine: Any, tally: Tally) -> None:
     """Answer `query` with both implementations (in alternating order), time them, compare the answers."""
     memo_shim = impls["this tree"][1]
-    memo_shim.query_vectors(query), memo_shim._keyword_scores(query)  # encoded once, before any timing
+    memo_shim.query_vector(query), memo_shim._keyword_scores(query)  # encoded once, before any timing
     scored, hits = {}, {}
     for name in (list(impls) if i % 2 == 0 else list(impls)[::-1]):
         module, shim, lists, weights = impls[name]

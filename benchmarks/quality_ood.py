@@ -113,7 +113,7 @@ def per_sound_max(engine: SearchEngine, lib: Library, segment_scores: np.ndarray
 
 def naive_scores(engine: SearchEngine, query: str) -> np.ndarray:
     """Nearest AudioSet class name by MiniLM, then that class's YAMNet probability per segment."""
-    best = int(np.argmax(engine.matcher.similarities(engine.query_vectors(query)[0])))
+    best = int(np.argmax(engine.matcher.similarities(engine.query_vector(query))))
     return np.expm1(engine.class_scores[best].astype(np.float64))  # undo log(1 + p / eps): monotone
 
 
@@ -186,8 +186,8 @@ def product_scores(engine: SearchEngine, lib: Library, overrides: dict[str, floa
 
 
 class QueryOnly:
-    """Embeds the engine's query call (["the sound of <q>", "<q>"]) with `query` (its encode_query),
-    every other text with `stored`: a query encoder measured on its own, the stored vectors unchanged."""
+    """Embeds the engine's queries (what it asks of encode_query) with `query`, every other text with
+    `stored`: a query encoder measured on its own, the stored vectors unchanged."""
 
     normalized = True
 
@@ -198,8 +198,10 @@ class QueryOnly:
         self.name, self.dim = f"{stored.name}+{query.name}", stored.dim
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
-        is_query = len(texts) == 2 and texts[0] == engine_mod.QUERY_TEMPLATE.format(texts[1])
-        return encode_query(self.query, texts) if is_query else self.stored.encode_text(texts)
+        return self.stored.encode_text(texts)
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        return encode_query(self.query, texts)
 
 
 CANDIDATES_ROW = "product, candidates only (the path from 50k segments)"

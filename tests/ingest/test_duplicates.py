@@ -59,3 +59,6 @@ def test_find_duplicates_groups_copies_and_keeps_other_takes_apart(tmp_path):
     copy_id = coll.sound_by_path(str(lib / "bell_copy.flac")).id
     assert duplicates_of(coll, [bell_id, coll.sound_by_path(str(lib / "siren_other_take.wav")).id]) == {
         bell_id: ("exact", [copy_id])}
+    sirens = sorted(coll.sound_by_path(str(lib / n)).id for n in ("siren.wav", "siren_22k.wav", "siren_low.ogg"))
+    assert duplicates_of(coll, [sirens[1], copy_id, sirens[1]]) == {
+        sirens[1]: ("near", [sirens[0], sirens[2]]), copy_id: ("exact", [bell_id])}

@@ -64,6 +64,24 @@ def test_a_word_the_tokenizer_splits_is_left_to_fts5(coll) -> None:
     assert KeywordIndex(coll.keyword_postings()).search([["3", "5"]]) is None
 
 
+def test_the_terms_of_words_seen_lately_are_not_asked_again(coll, monkeypatch) -> None:
+    import soundseek.search.keywords as keywords
+
+    index, asked = KeywordIndex(coll.keyword_postings()), []
+
+    def tokenize(words: list[str]) -> list[list[str]]:
+        asked.append(list(words))
+        return coll.keyword_terms(words)
+
+    assert index.terms_of(["Dogs", "barking", "Dogs"], tokenize) == [["dog"], ["bark"], ["dog"]]
+    assert index.terms_of(["barking", "3.5"], tokenize) == [["bark"], ["3", "5"]]
+    assert asked == [["Dogs", "barking"], ["3.5"]]  # each new word once, in one call
+    monkeypatch.setattr(keywords, "CACHED_WORDS", 3)
+    index.terms_of(["rain", "wind"], tokenize)  # 3 + 2 > 3: emptied, then the two kept
+    index.terms_of(["rain", "Dogs"], tokenize)
+    assert asked[2:] == [["rain", "wind"], ["Dogs"]]
+
+
 def test_an_empty_collection_has_an_empty_index(tmp_path) -> None:
     coll = tiny_collection(tmp_path / "e", ["Dog"])
     index = KeywordIndex(coll.keyword_postings())

@@ -1,13 +1,17 @@
-"""The result cache: LRU eviction, and concurrent misses for one key computed once (single flight)."""
+"""The result cache: LRU eviction, and concurrent misses for one key computed once (single flight);
+the engine thread: the searches handed over by the event loop run on one thread, in order."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from soundseek.server.state import LruCache
+from soundseek.server.state import LruCache, ServerConfig, ServerState
 
 
 def test_lru_evicts_the_least_recently_used():
@@ -53,3 +57,25 @@ def test_size_zero_disables_caching():
     cache = LruCache(0)
     assert cache.get_or_compute("k", lambda: 1) == 1
     assert cache.get_or_compute("k", lambda: 2) == 2
+
+
+def test_engine_work_runs_on_one_thread_in_arrival_order(tmp_path: Path):
+    engine = SimpleNamespace(coll=SimpleNamespace(generation=0))  # ServerState reads only its generation here
+    state = ServerState(ServerConfig(tmp_path), engine)  # type: ignore[arg-type]
+    seen: list[tuple[int, str]] = []
+
+    def work(i: int) -> int:
+        seen.append((i, threading.current_thread().name))
+        return i * i
+
+    async def ask_all() -> list[int]:
+        return await asyncio.gather(*(state.run(lambda i=i: work(i)) for i in range(8)))
+
+    try:
+        assert asyncio.run(ask_all()) == [i * i for i in range(8)]
+    finally:
+        state.close()
+    assert [i for i, _ in seen] == list(range(8))
+    names = {name for _, name in seen}
+    assert len(names) == 1 and names.pop().startswith("soundseek-engine")
+    assert threading.current_thread().name not in {name for _, name in seen}

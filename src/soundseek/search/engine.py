@@ -28,7 +28,7 @@ from soundseek.memory import release_free_memory
 from soundseek.search.by_example import filtered_scores, leave_out, lookup, nearest_rows
 from soundseek.search.candidates import CANDIDATES_FROM
 from soundseek.search.filters import Filters, filter_mask
-from soundseek.search.hits import Hit, annotate_ingest, best_per_sound, top_order
+from soundseek.search.hits import Hit, annotate_ingest, best_sounds, top_order
 from soundseek.search.keywords import KeywordIndex, per_sound_scores
 from soundseek.search.query import blas_single_thread as _blas_single_thread
 from soundseek.search.query import check_text as _check_text
@@ -39,7 +39,7 @@ from soundseek.search.query import unit as _unit
 from soundseek.search.relevance import TextEvidence
 from soundseek.search.state import SearchState, SegmentTable, load_search_state
 from soundseek.search.zeroshot import (
-    QUERY_TEMPLATE,
+    CLASS_TEMPLATE,
     ClassNameMatcher,
     ZeroShotConfig,
     score_segments,
@@ -132,8 +132,8 @@ class SearchEngine:
             from soundseek.search.state import cached_text_vectors
             from soundseek.search.zeroshot import class_phrases
 
-            phrases = class_phrases(self.class_names, QUERY_TEMPLATE)[0]
-            self._matcher = ClassNameMatcher(self.class_names, self.text_encoder, ZeroShotConfig(template=QUERY_TEMPLATE),
+            phrases = class_phrases(self.class_names, CLASS_TEMPLATE)[0]
+            self._matcher = ClassNameMatcher(self.class_names, self.text_encoder, ZeroShotConfig(template=CLASS_TEMPLATE),
                                              phrase_vectors=cached_text_vectors(self.coll, "class_phrases", phrases,
                                                                                 self.text_encoder))
         return self._matcher
@@ -215,8 +215,7 @@ class SearchEngine:
                    score_of: Callable[[np.ndarray], np.ndarray]) -> tuple[list[Hit], bool]:
         """Hits from the scores of some table rows only (-inf: no hit); `score_of(rows)` scores any rows
         (for the moments of the hits' files). Returns the hits, and whether `top + offset` files were found."""
-        order = np.argsort(-scores, kind="stable")
-        chosen = best_per_sound(order, scores, self.table.sound_ids[rows], top + offset)
+        chosen = best_sounds(scores, self.table.sound_ids[rows], top + offset)
         picked = np.asarray(chosen[offset:], dtype=np.int64)
         hits = self._with_moments(self._hits(rows[picked], scores[picked]), score_of)
         return hits, len(chosen) >= top + offset
@@ -232,13 +231,13 @@ class SearchEngine:
         ev = TextEvidence(np.zeros(n, dtype=np.float32))
         if n == 0:
             return ev
-        templated, plain = self.query_vectors(query)
+        qvec = self.query_vector(query)
         # Evidence about whole sounds (their words) is summed per sound, then spread to segments once.
         ev.keywords = self._keyword_scores(query)
-        ev.words = self._text_similarity(plain)
+        ev.words = self._text_similarity(qvec)
         total = self.table.per_sound_to_segments(KEYWORD_WEIGHT * ev.keywords + TEXT_SIMILARITY_WEIGHT * ev.words)
         if self.class_codes is not None and self.matcher is not None:
-            ev.class_similarity = self.matcher.similarities(templated)
+            ev.class_similarity = self.matcher.similarities(qvec)
             ev.classes, ev.class_weights = self.matcher.weights_of(ev.class_similarity)
             zs = _unit(score_segments(self.class_scores, ev.classes, ev.class_weights))
             total += zs
@@ -248,7 +247,7 @@ class SearchEngine:
             total += _unit(joint_text_scores(self.joint_model, self.joint_index, self.table, query))
         library = self.library if LIBRARY_WEIGHT else None
         if library is not None:
-            ev.library_rows, ev.ridge, ev.knn = self._library_scores(plain, library)
+            ev.library_rows, ev.ridge, ev.knn = self._library_scores(qvec, library)
             total = _unit(total)
             total[ev.library_rows] += LIBRARY_WEIGHT * (_unit(ev.ridge) + _unit(ev.knn))
         ev.total = total
@@ -263,12 +262,13 @@ class SearchEngine:
         known = (rows < len(self.table)) & (self.table.ids[np.minimum(rows, len(self.table) - 1)] == library.segment_ids)
         return rows[known], ridge[known], knn[known]
 
-    def query_vectors(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """The query embedded as "the sound of <query>" (to match class names) and as it is (to match
-        the sounds' own words), in one call of the encoder's query path (int8 MiniLM: about half the
-        time of the float graph that embeds what is stored, BENCHMARKS.md). Returns two (dim,) vectors."""
-        vectors = encode_query(self.text_encoder, [QUERY_TEMPLATE.format(query), query])
-        return vectors[0], vectors[1]
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query embedded as it is, through the encoder's query path (int8 MiniLM: about half the
+        time of the float graph that embeds what is stored, BENCHMARKS.md). One vector matches both the
+        class names (embedded as "the sound of <name>", zeroshot.py) and the sounds' own words: a second
+        text, "the sound of <query>", doubled the encoder's time for no better mAP (BENCHMARKS.md, issue
+        11). Returns (dim,)."""
+        return encode_query(self.text_encoder, [query])[0]
 
     def sound_texts(self) -> tuple[np.ndarray, np.ndarray]:
         """The sounds that have words (rows of table.sounds) and their words' embeddings (unit rows)."""
@@ -312,7 +312,8 @@ class SearchEngine:
         score it in memory (search/keywords.py), others (and phrases) through FTS5: the same scores."""
         hits = None
         if self.text_path == "candidates" or len(self.table) >= CANDIDATES_FROM:
-            hits = self.keyword_index.search(self.coll.keyword_terms(_fts_words(query)))
+            index = self.keyword_index
+            hits = index.search(index.terms_of(_fts_words(query), self.coll.keyword_terms))
         if hits is None:
             hits = self.coll.keyword_search(_fts_query(query))
         return per_sound_scores(hits, self.table.sounds)
@@ -433,14 +434,7 @@ class SearchEngine:
             raise QueryError(f"the number of results must be >= 1 and the offset >= 0 (got {top}, {offset})")
         if filters and filters.active():
             scores = np.where(self._filter_mask(filters), scores, -np.inf).astype(np.float32)
-        want = top + offset
-        pool = min(len(scores), max(64, want * 8))
-        while True:
-            order = top_order(scores, pool)
-            chosen = best_per_sound(order, scores, self.table.sound_ids, want)
-            if len(chosen) >= want or pool >= len(scores) or not np.isfinite(scores[order[-1]]):
-                break
-            pool = min(len(scores), pool * 4)
+        chosen = best_sounds(scores, self.table.sound_ids, top + offset)
         positions = np.asarray(chosen[offset:], dtype=np.int64)
         return self._with_moments(self._hits(positions, scores[positions]), lambda rows: scores[rows])
 

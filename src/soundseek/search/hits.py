@@ -85,3 +85,15 @@ def best_per_sound(order: np.ndarray, scores: np.ndarray, sound_ids: np.ndarray,
             seen.add(sound)
             chosen.append(int(pos))
     return chosen
+
+
+def best_sounds(scores: np.ndarray, sound_ids: np.ndarray, want: int) -> list[int]:
+    """best_per_sound over the highest scores: the best `want` positions of distinct sounds, looking at
+    a pool of the highest scores (8 per wanted hit, at least 64) that grows until it holds them."""
+    pool = min(len(scores), max(64, want * 8))
+    while True:
+        order = top_order(scores, pool)
+        chosen = best_per_sound(order, scores, sound_ids, want)
+        if len(chosen) >= want or pool >= len(scores) or not np.isfinite(scores[order[-1]]):
+            return chosen
+        pool = min(len(scores), pool * 4)

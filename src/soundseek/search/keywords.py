@@ -11,10 +11,13 @@ occurrences of w in the sound's words, len their token count, n the sounds holdi
 KeywordIndex keeps, per term, its sounds and that value (read once from the FTS5 index itself,
 store/keywords.py), so a query gathers a few short lists. Query words are tokenized by SQLite's own
 tokenizer, so both paths match the same sounds; a word that the tokenizer splits (a phrase to FTS5)
-is left to FTS5 (`search` returns None).
+is left to FTS5 (`search` returns None). The terms of the words seen lately are kept (`terms`): a
+word's terms depend only on the tokenizer, and a query's words recur far more than the query.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
@@ -24,6 +27,8 @@ K1 = 1.2
 B = 0.75
 #: FTS5's floor for the idf of a term that most sounds hold.
 MIN_IDF = 1e-6
+#: Words whose terms are kept (the cache is emptied when full).
+CACHED_WORDS = 65_536
 
 
 class KeywordIndex:
@@ -45,9 +50,20 @@ class KeywordIndex:
         hits = np.diff(self.starts).astype(np.float64)
         self.idf = np.maximum(np.log((n - hits + 0.5) / (hits + 0.5)), MIN_IDF)
         self.weights = (counts * (K1 + 1) / (counts + norm)).astype(np.float32)
+        self._terms: dict[str, list[str]] = {}
 
     def __len__(self) -> int:
         return len(self.terms)
+
+    def terms_of(self, words: list[str], tokenize: Callable[[list[str]], list[list[str]]]) -> list[list[str]]:
+        """The terms of each of `words`: `tokenize(words)` (the collection's tokenizer), for words
+        not seen lately."""
+        missing = [w for w in dict.fromkeys(words) if w not in self._terms]
+        if missing:
+            if len(self._terms) + len(missing) > CACHED_WORDS:
+                self._terms.clear()
+            self._terms.update(zip(missing, tokenize(missing)))
+        return [list(self._terms[w]) for w in words]
 
     def search(self, phrases: list[list[str]], *, limit: int = 200) -> list[tuple[int, float]] | None:
         """BM25 of the sounds matching any of `phrases` (each the terms of one query word), best first,

@@ -1,6 +1,8 @@
 """Zero-shot text -> audio through AudioSet class names (no training).
 
-The query and the AudioSet class names are embedded with a sentence encoder as "the sound of ...".
+The AudioSet class names are embedded with a sentence encoder as "the sound of ...", the query as it is
+(one text per query: embedding it in the template too doubled the encoder's time for no better mAP,
+BENCHMARKS.md, issue 11).
 A class name with alternatives ("Cattle, bovinae") is matched by the best of its full name and each
 alternative. The `n_classes` most similar classes get weights w_c = softmax(sim_c / T), and a segment
 scores sum_c w_c * log(1 + p_c / eps), where p_c is YAMNet's class probability: the log spreads out
@@ -16,8 +18,8 @@ import numpy as np
 from soundseek.encoders import TextEncoder
 from soundseek.encoders.base import encode_query
 
-#: How queries and class names are phrased before embedding (the sounds' own words are embedded as they are).
-QUERY_TEMPLATE = "the sound of {}"
+#: How class names are phrased before embedding (queries and the sounds' own words are embedded as they are).
+CLASS_TEMPLATE = "the sound of {}"
 #: Probability floor of the log transform of class scores.
 SCORE_EPS = 1e-3
 
@@ -26,7 +28,7 @@ SCORE_EPS = 1e-3
 class ZeroShotConfig:
     n_classes: int = 5
     temperature: float = 0.05
-    template: str = QUERY_TEMPLATE
+    template: str = CLASS_TEMPLATE
 
 
 def class_phrases(class_names: list[str], template: str) -> tuple[list[str], list[int]]:
@@ -54,8 +56,8 @@ class ClassNameMatcher:
         self._owners = np.asarray(owners, dtype=np.int64)
 
     def query_vector(self, query: str) -> np.ndarray:
-        """The query embedded in the same template as the class names. Returns (dim,)."""
-        return encode_query(self.text_encoder, [self.config.template.format(query)])[0]
+        """The query embedded as it is (as the engine embeds it). Returns (dim,)."""
+        return encode_query(self.text_encoder, [query])[0]
 
     def similarities(self, query: str | np.ndarray) -> np.ndarray:
         """Cosine similarity of the query (text or its query_vector) to each class, best over alternatives. Returns (C,)."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hmac
 import logging
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, AsyncIterator
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -60,9 +61,17 @@ def create_app(collection_dir: Path | str, *, token: str | None = None, max_uplo
     check_token(token)
     config = ServerConfig(Path(collection_dir), token or None, max_upload_bytes, max_upload_seconds, cache_size, model_dir,
                           refresh_seconds)
+    state = ServerState(config, engine) if engine is not None else open_state(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
     app = FastAPI(title="soundseek", version=_version(), summary="Find sounds by words or by example",
-                  description="Search, audition and explore a soundseek collection. See docs/server.md.")
-    app.state.soundseek = ServerState(config, engine) if engine is not None else open_state(config)
+                  description="Search, audition and explore a soundseek collection. See docs/server.md.",
+                  lifespan=lifespan)
+    app.state.soundseek = state
     _add_routes(app, config)
     _add_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)

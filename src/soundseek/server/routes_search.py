@@ -19,7 +19,6 @@ from fastapi import (
     Response,
     UploadFile,
 )
-from starlette.concurrency import run_in_threadpool
 
 from soundseek.encoders.base import l2_normalize
 from soundseek.errors import AudioError
@@ -80,7 +79,7 @@ def page_json(kind: str, query: str | None, hits: list[Hit], *, top: int, offset
 
 async def cached_page(state: ServerState, key: tuple, search: Callable[[], list[Hit]], *, kind: str,
                       query: str | None, top: int, offset: int) -> Response:
-    """The page for `key` from the result cache, else computed in a worker thread under the engine lock.
+    """The page for `key` from the result cache, else computed on the engine thread under the engine lock.
 
     A cache hit is answered on the event loop without touching the engine or a thread.
     """
@@ -90,7 +89,7 @@ async def cached_page(state: ServerState, key: tuple, search: Callable[[], list[
         def compute() -> bytes:
             return page_json(kind, query, state.locked(search), top=top, offset=offset)
 
-        body = await run_in_threadpool(state.results.get_or_compute, full_key, compute)
+        body = await state.run(lambda: state.results.get_or_compute(full_key, compute))
     return Response(body, media_type="application/json")
 
 

@@ -222,14 +222,16 @@ def save_duplicate_groups(coll: Collection, groups: list[tuple[str, list[int]]])
 def duplicates_of(coll: Collection, sound_ids: list[int]) -> dict[int, tuple[str, list[int]]]:
     """sound id -> (kind, the other sounds of its duplicate group), for the given sounds that have one."""
     out: dict[int, tuple[str, list[int]]] = {}
-    for sid in sound_ids:
-        row = coll.conn.execute("SELECT group_id, kind FROM duplicate_groups WHERE sound_id = ?", (int(sid),)).fetchone()
-        if row is None:
-            continue
-        others = [int(r[0]) for r in coll.conn.execute(
-            "SELECT sound_id FROM duplicate_groups WHERE group_id = ? AND sound_id != ? ORDER BY sound_id", (row[0], int(sid)))]
-        if others:
-            out[int(sid)] = (row[1], others)
+    ids = list(dict.fromkeys(int(s) for s in sound_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for sid, kind, other in coll.conn.execute(
+            "SELECT d.sound_id, d.kind, o.sound_id FROM duplicate_groups d JOIN duplicate_groups o"
+            f" ON o.group_id = d.group_id AND o.sound_id != d.sound_id WHERE d.sound_id IN ({marks})"
+            " ORDER BY d.sound_id, o.sound_id", chunk,
+        ):
+            out.setdefault(int(sid), (kind, []))[1].append(int(other))
     return out
 
 

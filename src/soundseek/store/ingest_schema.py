@@ -29,4 +29,5 @@ CREATE INDEX IF NOT EXISTS crawl_queue_state ON crawl_queue(state, next_try);
 CREATE TABLE IF NOT EXISTS duplicate_groups (
     sound_id INTEGER PRIMARY KEY REFERENCES sounds(id) ON DELETE CASCADE, group_id INTEGER NOT NULL,
     kind TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS duplicate_groups_group ON duplicate_groups(group_id);
 """
