@@ -4,7 +4,7 @@ The engine and the collection share one SQLite connection and encoders that are 
 call into them goes through `ServerState.locked` (FastAPI runs plain `def` endpoints in a thread pool).
 Searches the event loop hands over (`ServerState.run`) go to one engine thread, in arrival order: with
 several requests in flight, a pool thread each would take turns at the lock, every turn on a thread whose
-caches the others have evicted (measured: 11.4 vs 10.8 ms of CPU a never-seen text query, BENCHMARKS.md).
+caches the others have evicted (measured: 11.3 vs 10.7 ms of CPU a never-seen text query, BENCHMARKS.md).
 Search results are cached per request (an LRU keyed by the query, filters, page and the collection
 generation the engine was built from); `cache_size=0` turns the cache off.
 
