@@ -28,7 +28,7 @@ from soundseek.memory import release_free_memory
 from soundseek.search.by_example import filtered_scores, leave_out, lookup, nearest_rows
 from soundseek.search.candidates import CANDIDATES_FROM
 from soundseek.search.filters import Filters, filter_mask
-from soundseek.search.hits import Hit, annotate_ingest, best_sounds, top_order
+from soundseek.search.hits import Hit, best_sounds, hits_at, narrow_to_events, top_order, with_moments
 from soundseek.search.keywords import KeywordIndex, per_sound_scores
 from soundseek.search.query import blas_single_thread as _blas_single_thread
 from soundseek.search.query import check_text as _check_text
@@ -167,7 +167,7 @@ class SearchEngine:
     def _finish_text_hits(self, hits: list[Hit], evidence: TextEvidence, positions: np.ndarray) -> None:
         """Narrow the hits to the query's events and give each its calibrated relevance."""
         if evidence.classes is not None:
-            self._narrow_to_events(hits, evidence.classes, evidence.class_weights)
+            narrow_to_events(self.coll, hits, evidence.classes, evidence.class_weights)
         if hits:
             from soundseek.search.relevance import relevance
             for hit, value in zip(hits, relevance(evidence.features(positions, self.table.sound_rows, self.class_codes))):
@@ -217,7 +217,7 @@ class SearchEngine:
         (for the moments of the hits' files). Returns the hits, and whether `top + offset` files were found."""
         chosen = best_sounds(scores, self.table.sound_ids[rows], top + offset)
         picked = np.asarray(chosen[offset:], dtype=np.int64)
-        hits = self._with_moments(self._hits(rows[picked], scores[picked]), score_of)
+        hits = with_moments(self.table, hits_at(self.coll, self.table, rows[picked], scores[picked]), score_of)
         return hits, len(chosen) >= top + offset
 
     def text_scores(self, query: str) -> np.ndarray:
@@ -436,62 +436,8 @@ class SearchEngine:
             scores = np.where(self._filter_mask(filters), scores, -np.inf).astype(np.float32)
         chosen = best_sounds(scores, self.table.sound_ids, top + offset)
         positions = np.asarray(chosen[offset:], dtype=np.int64)
-        return self._with_moments(self._hits(positions, scores[positions]), lambda rows: scores[rows])
-
-    def _with_moments(self, hits: list[Hit], score_of: Callable[[np.ndarray], np.ndarray]) -> list[Hit]:
-        """Give each hit the matching moments of its file (see search/moments.py); `score_of(rows)` is
-        the score of the segments at those table rows."""
-        from soundseek.search.moments import Moment, pick_moments
-
-        if not hits:
-            return hits
-        positions = self.table.positions(np.asarray([h.segment_id for h in hits], dtype=np.int64))
-        per_hit = [self.table.rows_of_sound(int(self.table.sound_rows[p])) for p in positions]
-        all_values = score_of(np.concatenate(per_hit))  # one call: a candidate scorer is faster in bulk
-        bounds = np.cumsum([0] + [len(r) for r in per_hit])
-        for hit, rows, lo, hi in zip(hits, per_hit, bounds[:-1], bounds[1:]):
-            values = all_values[lo:hi]
-            chosen = pick_moments(rows, self.table.starts[rows], self.table.ends[rows], values)
-            hit.moments = [Moment(float(self.table.starts[rows[i]]), float(self.table.ends[rows[i]]),
-                                  float(values[i])) for i in chosen]
-        return hits
-
-    def _narrow_to_events(self, hits: list[Hit], classes: np.ndarray, weights: np.ndarray) -> None:
-        """Narrow each moment to the event of the query's classes around it, where the collection kept
-        frame-level evidence (see search/moments.py); the hit's own start and end become its best
-        moment's."""
-        from soundseek.search.moments import event_span, merge_overlapping
-
-        for hit in hits:
-            frames = self.coll.frame_evidence(hit.sound_id)
-            if frames is None or not hit.moments:
-                continue
-            narrowed = []
-            for rank, moment in enumerate(hit.moments):
-                span = event_span(frames, moment.start, moment.end, classes, weights)
-                if span is not None:
-                    moment.start, moment.end = span
-                if span is not None or rank == 0:
-                    narrowed.append(moment)
-            hit.moments = merge_overlapping(narrowed)
-            hit.start, hit.end = hit.moments[0].start, hit.moments[0].end
-
-    def _hits(self, positions: np.ndarray, values: np.ndarray) -> list[Hit]:
-        """Hits for the segments at these table rows, with their scores `values`."""
-        seg_ids = [int(self.table.ids[p]) for p in positions]
-        records = {r.id: r for r in self.coll.segments(seg_ids)}
-        tags = self.coll.tags_of(seg_ids)
-        hits = []
-        for value, seg_id in zip(values, seg_ids):
-            rec = records.get(seg_id)
-            if rec is None:  # deleted since the engine was built
-                continue
-            hits.append(Hit(rec.sound.path, rec.start, rec.end, float(value),
-                            [t for t, _ in tags.get(seg_id, [])], rec.sound.text, rec.sound.id, seg_id,
-                            rec.sound.duration))
-        annotate_ingest(self.coll, hits)
-        return hits
-
+        return with_moments(self.table, hits_at(self.coll, self.table, positions, scores[positions]),
+                            lambda rows: scores[rows])
 
     def _filter_mask(self, f: Filters) -> np.ndarray:
         return filter_mask(self.table, f, self.coll.segments_with_tag)

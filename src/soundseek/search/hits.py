@@ -1,14 +1,17 @@
-"""Search results: the hit a search returns (its JSON schema), and how a ranking becomes hits."""
+"""Search results: the hit a search returns (its JSON schema), and how a ranking becomes hits (the
+best segment of each of the best sounds, its file's record and tags, the file's matching moments)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from soundseek.search.moments import Moment, event_span, merge_overlapping, pick_moments
+
 if TYPE_CHECKING:
-    from soundseek.search.moments import Moment
+    from soundseek.search.state import SegmentTable
     from soundseek.store import Collection
 
 
@@ -97,3 +100,54 @@ def best_sounds(scores: np.ndarray, sound_ids: np.ndarray, want: int) -> list[in
         if len(chosen) >= want or pool >= len(scores) or not np.isfinite(scores[order[-1]]):
             return chosen
         pool = min(len(scores), pool * 4)
+
+
+def hits_at(coll: Collection, table: SegmentTable, positions: np.ndarray, values: np.ndarray) -> list[Hit]:
+    """Hits for the segments at these table rows, with their scores `values` (a segment deleted since
+    the table was read is left out), their tags and ingest annotations."""
+    seg_ids = [int(table.ids[p]) for p in positions]
+    records = {r.id: r for r in coll.segments(seg_ids)}
+    tags = coll.tags_of(seg_ids)
+    hits = []
+    for value, seg_id in zip(values, seg_ids):
+        rec = records.get(seg_id)
+        if rec is None:
+            continue
+        hits.append(Hit(rec.sound.path, rec.start, rec.end, float(value), [t for t, _ in tags.get(seg_id, [])],
+                        rec.sound.text, rec.sound.id, seg_id, rec.sound.duration))
+    annotate_ingest(coll, hits)
+    return hits
+
+
+def with_moments(table: SegmentTable, hits: list[Hit], score_of: Callable[[np.ndarray], np.ndarray]) -> list[Hit]:
+    """Give each hit the matching moments of its file (see search/moments.py); `score_of(rows)` is the
+    score of the segments at those table rows."""
+    if not hits:
+        return hits
+    positions = table.positions(np.asarray([h.segment_id for h in hits], dtype=np.int64))
+    per_hit = [table.rows_of_sound(int(table.sound_rows[p])) for p in positions]
+    all_values = score_of(np.concatenate(per_hit))  # one call: a candidate scorer is faster in bulk
+    bounds = np.cumsum([0] + [len(r) for r in per_hit])
+    for hit, rows, lo, hi in zip(hits, per_hit, bounds[:-1], bounds[1:]):
+        values = all_values[lo:hi]
+        chosen = pick_moments(rows, table.starts[rows], table.ends[rows], values)
+        hit.moments = [Moment(float(table.starts[rows[i]]), float(table.ends[rows[i]]), float(values[i])) for i in chosen]
+    return hits
+
+
+def narrow_to_events(coll: Collection, hits: list[Hit], classes: np.ndarray, weights: np.ndarray) -> None:
+    """Narrow each moment to the event of the query's classes around it, where the collection kept
+    frame-level evidence (see search/moments.py); the hit's own start and end become its best moment's."""
+    for hit in hits:
+        frames = coll.frame_evidence(hit.sound_id)
+        if frames is None or not hit.moments:
+            continue
+        narrowed = []
+        for rank, moment in enumerate(hit.moments):
+            span = event_span(frames, moment.start, moment.end, classes, weights)
+            if span is not None:
+                moment.start, moment.end = span
+            if span is not None or rank == 0:
+                narrowed.append(moment)
+        hit.moments = merge_overlapping(narrowed)
+        hit.start, hit.end = hit.moments[0].start, hit.moments[0].end

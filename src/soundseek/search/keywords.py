@@ -11,7 +11,7 @@ occurrences of w in the sound's words, len their token count, n the sounds holdi
 KeywordIndex keeps, per term, its sounds and that value (read once from the FTS5 index itself,
 store/keywords.py), so a query gathers a few short lists. Query words are tokenized by SQLite's own
 tokenizer, so both paths match the same sounds; a word that the tokenizer splits (a phrase to FTS5)
-is left to FTS5 (`search` returns None). The terms of the words seen lately are kept (`terms`): a
+is left to FTS5 (`search` returns None). The terms of the words seen lately are kept (`terms_of`): a
 word's terms depend only on the tokenizer, and a query's words recur far more than the query.
 """
 
