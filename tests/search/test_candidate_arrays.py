@@ -99,6 +99,18 @@ def test_class_scores_read_as_before() -> None:
     np.testing.assert_array_equal(scores.rows(rows), codes[rows].astype(np.float32) * np.float32(STEP))
 
 
+def test_weighted_class_sum_is_the_zero_shot_score() -> None:
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 256, (300, 21)).astype(np.uint8)
+    rows, classes, weights = np.array([7, 299, 0, 7, 150]), np.array([20, 3, 11]), np.array([0.5, 0.3, 0.2])
+    # by hand: each row's codes of the three classes, times the step, weighted
+    want = [sum(w * int(codes[r, c]) * STEP for c, w in zip(classes, weights)) for r in rows]
+    for scores in (ClassScores(codes), ClassScores(np.asfortranarray(codes))):
+        got = scores.weighted_sum(classes, weights.astype(np.float32), rows)
+        assert got.dtype == np.float32 and got.tolist() == pytest.approx(want, rel=1e-6)
+    assert ClassScores(codes).weighted_sum(classes, weights, np.zeros(0, dtype=np.int64)).shape == (0,)
+
+
 def test_unit_rows_are_l2_normalize() -> None:
     from soundseek.encoders.base import l2_normalize
 

@@ -316,7 +316,7 @@ class CandidateScores:
         return np.concatenate([class_lists[c, :k] for c, k in zip(self.classes, lengths)])
 
     def _zero_shot(self, rows: np.ndarray) -> np.ndarray:
-        return self.class_weights @ self.engine.class_codes.at(self.classes, rows)
+        return self.engine.class_codes.weighted_sum(self.classes, self.class_weights, rows)
 
     def _feedback(self, zs_rows: np.ndarray, zs: np.ndarray) -> np.ndarray:
         """The exact path's feedback (engine._add_feedback) over the best zero-shot candidates."""

@@ -50,6 +50,19 @@ class ClassScores:
         at = np.asarray(rows, dtype=np.int64)[:, None] * self.n_classes + np.asarray(classes, dtype=np.int64)[None, :]
         return np.multiply(flat[at], np.float32(STEP), dtype=np.float32).T
 
+    def weighted_sum(self, classes: np.ndarray, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """sum over c of weights[c] * the log score of classes[c], for the segments at `rows`: the
+        zero-shot score. One gather per class (in the order of `rows`) from the flat codes: ~25% faster
+        than `weights @ at(classes, rows)` on 10k rows of 1M segments. Returns (k,) float32."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not self.codes.flags.c_contiguous:
+            return np.asarray(weights, dtype=np.float32) @ self.at(classes, rows)
+        flat, base = self.codes.reshape(-1), rows * self.n_classes
+        out = np.zeros(len(rows), dtype=np.float32)
+        for c, w in zip(np.asarray(classes, dtype=np.int64), weights):
+            out += np.float32(float(w) * STEP) * flat[base + c]
+        return out
+
     def class_major(self) -> np.ndarray:
         """All log scores class-major, for passes over every segment. Returns (C, n) float32."""
         out = np.empty((self.n_classes, len(self.codes)), dtype=np.float32)
