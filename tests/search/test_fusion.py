@@ -44,7 +44,7 @@ def test_words_of_a_sound_add_their_similarity_above_the_floor(engine, monkeypat
 
 
 def test_relevance_is_the_calibrated_logistic_of_absolute_evidence(engine) -> None:
-    from soundseek.search.relevance import COEFFICIENTS, INTERCEPT, no_good_match
+    from soundseek.search.relevance import COEFFICIENTS, INTERCEPT, NO_MATCH_THRESHOLD, no_good_match
 
     hits = {h.path: h for h in engine.search_text("dog", top=3)}
     # "Dog" probability 0.9 (/a.wav) and 0.5 (/b.wav), weight ~1, match cosine 1; no words, no library model.
@@ -56,4 +56,5 @@ def test_relevance_is_the_calibrated_logistic_of_absolute_evidence(engine) -> No
         expected = 1 / (1 + math.exp(-(COEFFICIENTS[2] * stored + COEFFICIENTS[3] * 1.0 + INTERCEPT)))
         assert hits[path].relevance == pytest.approx(expected, abs=2e-3)
     assert hits["/a.wav"].to_dict()["relevance"] == round(hits["/a.wav"].relevance, 3)
-    assert no_good_match([0.1, 0.2]) and not no_good_match([0.1, 0.9]) and not no_good_match([None])
+    t = NO_MATCH_THRESHOLD  # a best hit below it is no good match; at it, a match
+    assert no_good_match([t / 2, t - 0.01]) and not no_good_match([t / 2, t]) and not no_good_match([None])

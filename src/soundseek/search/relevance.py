@@ -29,14 +29,16 @@ if TYPE_CHECKING:
 FEATURES = ("words", "keywords", "zero_shot", "match", "ridge", "knn")
 #: Logistic coefficients per feature (same order as FEATURES) and intercept.
 #: (benchmarks/results/calibrate_relevance.json; coefficients are kept >= 0: more evidence never lowers
-#: relevance. `words` got 0: on these data an exact word (`keywords`) says all the words say.)
-COEFFICIENTS = np.asarray([0.0, 4.697, 5.001, 2.819, 0.047, 6.123], dtype=np.float64)
-INTERCEPT = -5.398
+#: relevance. `words` got 0: on these data an exact word (`keywords`) says all the words say.
+#: Refitted when queries came to be embedded as they are instead of as "the sound of ...", which moved
+#: `match` (issue 11, BENCHMARKS.md): pooled Brier 0.0737 -> 0.0662.)
+COEFFICIENTS = np.asarray([0.0, 4.921, 4.985, 3.509, 0.469, 5.668], dtype=np.float64)
+INTERCEPT = -4.979
 #: Below this relevance, the best hit is reported as "no good match": the smallest multiple of 0.05 above
 #: the best hit of every nonsense query there ("xyzzy qwerty", "tax return", ...). On the benchmarks,
-#: 17% of real queries fell below it (their best hit was relevant in 18% of those), and the best hit
-#: was relevant in 88% of the queries above it.
-NO_MATCH_THRESHOLD = 0.45
+#: 13% of real queries fell below it (their best hit was relevant in 23% of those), and the best hit
+#: was relevant in 85% of the queries above it.
+NO_MATCH_THRESHOLD = 0.2
 
 
 @dataclass
