@@ -12,7 +12,8 @@ A collection indexed with `--store URI` keeps the vectors of its audio space in 
 
 Tables: meta(key, value), roots(path), sounds(...), segments(...), vectors(segment_id, space, vector),
 class_scores(segment_id, scores float16[521]), tags(segment_id, tag, score, source),
-sound_text (FTS5 over the words of each sound), failures(path, reason, ...).
+sound_text (FTS5 over the words of each sound), failures(path, reason, ...). The per-query look-ups by
+id (records, frames, tags, keywords) are store/lookups.py's, a mixin of Collection.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from pathlib import Path
 import numpy as np
 from platformdirs import user_data_dir
 
-import soundseek.store.keywords as keywords
 from soundseek.encoders.base import FrameEvidence
 from soundseek.errors import CollectionError
 from soundseek.store.milvus import MilvusSegments, StoreSpec
-from soundseek.store.records import NewSegment, SegmentRecord, SoundRecord
+from soundseek.store.records import NewSegment, SoundRecord
 from soundseek.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, connect
 from soundseek.store.generations import record_generation, sound_rows
+from soundseek.store.lookups import Lookups
 
 
 def default_collection_dir() -> Path:
@@ -42,7 +43,7 @@ def default_collection_dir() -> Path:
     return base / "collection"
 
 
-class Collection:
+class Collection(Lookups):
     """An open collection. Use `Collection.open(dir)` (existing) or `Collection.create(dir, ...)`."""
 
     def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
@@ -403,74 +404,6 @@ class Collection:
         mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), n_classes)
         return ids, np.ascontiguousarray(mat.T)
 
-    def segments(self, segment_ids: list[int]) -> list[SegmentRecord]:
-        """Segment records (with their sound) for these ids, in the given order; unknown ids skipped."""
-        if not segment_ids:
-            return []
-        marks = ",".join("?" * len(segment_ids))
-        rows = self.conn.execute(
-            f"SELECT g.id, g.start, g.end, {_SOUND_COLS} FROM segments g JOIN sounds s ON s.id = g.sound_id"
-            f" WHERE g.id IN ({marks})", [int(i) for i in segment_ids],
-        ).fetchall()
-        by_id = {r[0]: SegmentRecord(r[0], SoundRecord(*r[3:]), r[1], r[2]) for r in rows}
-        return [by_id[i] for i in segment_ids if i in by_id]
-
-    def frame_evidence(self, sound_id: int) -> FrameEvidence | None:
-        """The frame-level evidence of a sound, None when its encoder kept none."""
-        row = self.conn.execute("SELECT k, times, classes, scores, loudness FROM frames WHERE sound_id = ?",
-                                (sound_id,)).fetchone()
-        if row is None:
-            return None
-        k = int(row[0])
-        times = np.frombuffer(row[1], dtype=np.float32).reshape(-1, 2)
-        return FrameEvidence(times, np.frombuffer(row[2], dtype=np.uint16).reshape(-1, k),
-                             np.frombuffer(row[3], dtype=np.uint8).reshape(-1, k), np.frombuffer(row[4], dtype=np.uint8))
-
-    def sound_by_path(self, path: str) -> SoundRecord | None:
-        row = self.conn.execute(f"SELECT {_SOUND_COLS} FROM sounds s WHERE s.path = ?", (path,)).fetchone()
-        return SoundRecord(*row) if row else None
-
-    def sound(self, sound_id: int) -> SoundRecord | None:
-        row = self.conn.execute(f"SELECT {_SOUND_COLS} FROM sounds s WHERE s.id = ?", (sound_id,)).fetchone()
-        return SoundRecord(*row) if row else None
-
-    def sounds(self, *, limit: int = 100, offset: int = 0) -> list[SoundRecord]:
-        rows = self.conn.execute(f"SELECT {_SOUND_COLS} FROM sounds s ORDER BY s.path LIMIT ? OFFSET ?", (limit, offset))
-        return [SoundRecord(*r) for r in rows]
-
-    def segment_ids_of_sound(self, sound_id: int) -> list[int]:
-        return [r[0] for r in self.conn.execute("SELECT id FROM segments WHERE sound_id = ? ORDER BY start", (sound_id,))]
-
-    def tags_of(self, segment_ids: list[int]) -> dict[int, list[tuple[str, float]]]:
-        out: dict[int, list[tuple[str, float]]] = {i: [] for i in segment_ids}
-        for start in range(0, len(segment_ids), 500):
-            chunk = segment_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for seg_id, tag, score in self.conn.execute(
-                f"SELECT segment_id, tag, score FROM tags WHERE segment_id IN ({marks}) ORDER BY score DESC", chunk
-            ):
-                out[seg_id].append((tag, score))
-        return out
-
-    def tag_counts(self, *, limit: int = 30) -> list[tuple[str, int]]:
-        """Most frequent tags: the number of sounds with at least one segment carrying the tag."""
-        return list(self.conn.execute(
-            "SELECT t.tag, COUNT(DISTINCT g.sound_id) AS n FROM tags t JOIN segments g ON g.id = t.segment_id"
-            " GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT ?", (limit,)
-        ))
-
-    def keyword_search(self, query: str, *, limit: int = 200) -> list[tuple[int, float]]:
-        """BM25 keyword search over the sounds' words (store/keywords.py). Returns (sound_id, score >= 0)."""
-        return keywords.keyword_search(self.conn, query, limit=limit)
-
-    def keyword_postings(self) -> keywords.Postings:
-        """The keyword index's postings (store/keywords.py), for search/keywords.py."""
-        return keywords.read_postings(self.conn)
-
-    def keyword_terms(self, words: list[str]) -> list[list[str]]:
-        """The keyword index's terms of each of `words` (SQLite's tokenizer, store/keywords.py)."""
-        return keywords.fts_tokens(self.conn, words)
-
 
 def check_complete(coll: Collection, ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Milvus vectors restricted to the segments SQLite knows; a known segment without a vector (a crash
@@ -482,5 +415,3 @@ def check_complete(coll: Collection, ids: np.ndarray, vectors: np.ndarray) -> tu
                               "`soundseek index` to repair the collection")
     return ids[keep], vectors[keep]
 
-
-_SOUND_COLS = "s.id, s.path, s.size, s.mtime_ns, s.duration, s.sample_rate, s.channels, s.format, s.text"
