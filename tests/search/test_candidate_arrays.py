@@ -42,6 +42,8 @@ def test_sort_order_is_a_stable_argsort(dtype, n) -> None:
     x[::7] = x[0] if n else 0  # repeated values
     np.testing.assert_array_equal(sort_order(x), np.argsort(x, kind="stable"))
     np.testing.assert_array_equal(sorted_ints(x), np.sort(x))
+    runs = np.concatenate([np.sort(x[: n // 2]), np.sort(x[n // 2 :])])  # two ascending runs: merged
+    np.testing.assert_array_equal(sort_order(runs), np.argsort(runs, kind="stable"))
     x[::3] = -x[::3]  # negatives take NumPy's own sort
     np.testing.assert_array_equal(sort_order(x), np.argsort(x, kind="stable"))
     np.testing.assert_array_equal(sorted_ints(x), np.sort(x))

@@ -118,6 +118,9 @@ def test_inverted_lists_find_the_best_inner_products(dim) -> None:
     assert np.mean(recall) >= 0.9
     rows, sims = exact.above(queries[0], 0.5, 10)
     assert (sims > 0.5).all() and len(rows) == int((x @ queries[0] > 0.5).sum())
+    assert list(sims) == sorted(sims, reverse=True)
+    any_order, any_sims = exact.above(queries[0], 0.5, 10, ordered=False)  # the same rows and numbers
+    assert sorted(zip(any_order.tolist(), any_sims.tolist())) == sorted(zip(rows.tolist(), sims.tolist()))
 
 
 def test_inverted_lists_are_cached_under_their_key(tmp_path) -> None:

@@ -33,6 +33,27 @@ def _frames(track: list[float], loud: list[int], cls: int = 7) -> FrameEvidence:
                          np.asarray(loud, dtype=np.uint8))
 
 
+def test_frame_evidence_of_several_sounds_in_one_read(tmp_path):
+    from soundseek.store.records import NewSegment, SoundRecord
+    from standins import tiny_collection
+
+    coll = tiny_collection(tmp_path / "c", ["a", "b"])
+    segment = NewSegment(0.0, 5.0, np.array([1.0, 0.0], np.float32), np.array([0.5, 0.5], np.float32), [])
+    kept = {}
+    for i, frames in enumerate([_frames([0.2, 0.9, 0.4], [60, 70, 65]), None, _frames([1.0], [80], cls=3)]):
+        sid = coll.put_sound(SoundRecord(0, f"/x/{i}.wav", 1, 1, 5.0, 16000, 1, "WAV", ""), [segment], space="tiny",
+                             frames=frames)
+        kept[sid] = frames
+    ids = list(kept)
+    got = coll.frame_evidence_of(ids + [ids[0], 999])  # repeats and unknown ids are harmless
+    assert sorted(got) == [ids[0], ids[2]]  # the sound without frame evidence has none
+    for sid in (ids[0], ids[2]):
+        for name in ("times", "classes", "scores", "loudness"):
+            assert np.array_equal(getattr(got[sid], name), getattr(kept[sid], name))
+        assert np.array_equal(coll.frame_evidence(sid).scores, kept[sid].scores)
+    assert coll.frame_evidence(ids[1]) is None and coll.frame_evidence_of([]) == {}
+
+
 def test_event_span_follows_the_query_class_and_the_loudness_above_the_bed():
     # The peak 0.9 is frame 4; frames 3 and 6 hold >= half of it; frame 2 holds only 0.05 but its profile
     # (class 7 alone) is the peak's, not the bed's (mostly silent frames); frame 5 holds nothing and is

@@ -255,7 +255,7 @@ class CandidateScores:
         self.keywords = engine._keyword_scores(query)
         self.words = np.zeros(len(table.sounds), dtype=np.float32)
         if lists.texts is not None:
-            text_rows, sims = lists.texts.above(qvec, self.weights.words_floor, LONG_POOL)
+            text_rows, sims = lists.texts.above(qvec, self.weights.words_floor, LONG_POOL, ordered=False)
             values = np.clip((sims - self.weights.words_floor) / (1 - self.weights.words_floor), 0, 1)
             counts = lists.sounds_start[text_rows + 1] - lists.sounds_start[text_rows]
             self.words[gather_lists(lists.sounds_start, lists.sounds, text_rows)] = np.repeat(values, counts)
@@ -283,7 +283,7 @@ class CandidateScores:
             ridge_rows, ridge = lib.ridge.top(qvec, POOL)
             self.ridge_max = max(float(ridge[0]), 0.0) if len(ridge) else 0.0
             parts.append(lib.row_of[ridge_rows])
-            example_rows, example_sims = lib.examples.above(qvec, WORD_FLOOR, LONG_POOL)
+            example_rows, example_sims = lib.examples.above(qvec, WORD_FLOOR, LONG_POOL, ordered=False)
             self.example_weights = np.zeros(len(lib.model.example_text), dtype=np.float32)
             self.example_weights[example_rows] = np.clip((example_sims - WORD_FLOOR) / (1 - WORD_FLOOR), 0, 1)
             self.knn_users, self.knn = knn_of_users(lib.slots_start, lib.slots, lib.neighbour_sims, lib.k,

@@ -138,8 +138,9 @@ def with_moments(table: SegmentTable, hits: list[Hit], score_of: Callable[[np.nd
 def narrow_to_events(coll: Collection, hits: list[Hit], classes: np.ndarray, weights: np.ndarray) -> None:
     """Narrow each moment to the event of the query's classes around it, where the collection kept
     frame-level evidence (see search/moments.py); the hit's own start and end become its best moment's."""
+    evidence = coll.frame_evidence_of([hit.sound_id for hit in hits if hit.moments])
     for hit in hits:
-        frames = coll.frame_evidence(hit.sound_id)
+        frames = evidence.get(hit.sound_id)
         if frames is None or not hit.moments:
             continue
         narrowed = []

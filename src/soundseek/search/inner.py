@@ -60,15 +60,15 @@ class InnerProductSearch:
         rows = np.asarray(rows, dtype=np.int64)
         q = np.asarray(query, dtype=np.float32)
         if self.matrix is not None:
-            return self.matrix[rows] @ q
-        return self.codes[rows].astype(np.float32) @ (q * self.step) + np.float32(self.low @ q)
+            return _rows(self.matrix, rows) @ q
+        return _rows(self.codes, rows).astype(np.float32) @ (q * self.step) + np.float32(self.low @ q)
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         """The rows (decoded from their codes). Returns (k, dim) float32."""
         rows = np.asarray(rows, dtype=np.int64)
         if self.matrix is not None:
-            return self.matrix[rows]
-        return self.codes[rows].astype(np.float32) * self.step + self.low
+            return _rows(self.matrix, rows)
+        return _rows(self.codes, rows).astype(np.float32) * self.step + self.low
 
     def top(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The (at most) k rows with the largest inner product, best first, and those products.
@@ -90,17 +90,25 @@ class InnerProductSearch:
         rows = part[np.argsort(-sims[part], kind="stable")]
         return rows.astype(np.int64), sims[rows]
 
-    def above(self, query: np.ndarray, floor: float, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The rows whose inner product with `query` exceeds `floor`, best first: all of them when the
-        scan is exact, else those among the k best found by the lists."""
+    def above(self, query: np.ndarray, floor: float, k: int, *, ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The rows whose inner product with `query` exceeds `floor`, best first (`ordered`; else in
+        any order, which spares an exact scan's sort): all of them when the scan is exact, else those
+        among the k best found by the lists."""
         if self.matrix is not None:
             sims = self.matrix @ np.asarray(query, dtype=np.float32)
             rows = np.flatnonzero(sims > floor)
-            rows = rows[np.argsort(-sims[rows], kind="stable")]
+            if ordered:
+                rows = rows[np.argsort(-sims[rows], kind="stable")]
             return rows.astype(np.int64), sims[rows]
         rows, sims = self.top(query, k)
         keep = sims > floor
         return rows[keep], sims[keep]
+
+
+def _rows(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """matrix[rows] for int64 row indices: np.take copies whole rows, about twice as fast as fancy
+    indexing on 2-d arrays (a few thousand rows of 384 bytes: 0.19 against 0.37 ms at 1M)."""
+    return np.take(matrix, rows, axis=0)
 
 
 def build_inner_search(matrix: np.ndarray, *, exact_rows: int = EXACT_ROWS, seed: int = 0) -> InnerProductSearch:

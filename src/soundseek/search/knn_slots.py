@@ -15,6 +15,12 @@ import numpy as np
 from soundseek.search.state import gather_lists
 
 
+#: Below this many descents an integer array is sorted by NumPy's stable sort (it merges ascending
+#: runs), above it by radix passes (sort_order): 20 runs of 500 values 0.05 against 0.08 ms, 200 runs
+#: of 100 values 0.64 against 0.16 ms.
+FEW_RUNS = 32
+
+
 def neighbour_slots(neighbours: np.ndarray, n_examples: int) -> tuple[np.ndarray, np.ndarray]:
     """Inverted lists of the (m, K) neighbours table: the slots (row * K + j, ascending) that hold each
     example. Returns starts (n_examples + 1,) int64 and the slots, int32 where they fit."""
@@ -55,8 +61,9 @@ def sort_order(x: np.ndarray) -> np.ndarray:
     """The permutation that sorts an integer array, ascending, ties in position order (what
     `np.argsort(x, kind="stable")` gives). Non-negative int32 values are sorted by two stable 16-bit
     radix passes: NumPy sorts 16-bit keys by radix, and its comparison sort of 32-bit ones was 2-3x
-    slower at 100k values here."""
-    if x.dtype != np.int32 or len(x) < 1024 or x.min() < 0:
+    slower at 100k values here. An array made of few ascending runs (the lists of a few examples) is
+    left to that sort, which merges runs: 0.02 against 0.08 ms for two runs of 5k values."""
+    if x.dtype != np.int32 or len(x) < 1024 or x.min() < 0 or np.count_nonzero(x[1:] < x[:-1]) < FEW_RUNS:
         return np.argsort(x, kind="stable")
     low = np.argsort((x & 0xFFFF).astype(np.uint16), kind="stable")
     return low[np.argsort((x[low] >> 16).astype(np.uint16), kind="stable")]

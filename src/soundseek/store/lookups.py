@@ -5,6 +5,7 @@ so the collection module holds opening, writing and the bulk reads."""
 from __future__ import annotations
 
 import sqlite3
+from typing import Sequence
 
 import numpy as np
 
@@ -34,14 +35,16 @@ class Lookups:
 
     def frame_evidence(self, sound_id: int) -> FrameEvidence | None:
         """The frame-level evidence of a sound, None when its encoder kept none."""
-        row = self.conn.execute("SELECT k, times, classes, scores, loudness FROM frames WHERE sound_id = ?",
-                                (sound_id,)).fetchone()
-        if row is None:
-            return None
-        k = int(row[0])
-        times = np.frombuffer(row[1], dtype=np.float32).reshape(-1, 2)
-        return FrameEvidence(times, np.frombuffer(row[2], dtype=np.uint16).reshape(-1, k),
-                             np.frombuffer(row[3], dtype=np.uint8).reshape(-1, k), np.frombuffer(row[4], dtype=np.uint8))
+        return self.frame_evidence_of([sound_id]).get(sound_id)
+
+    def frame_evidence_of(self, sound_ids: Sequence[int]) -> dict[int, FrameEvidence]:
+        """The frame-level evidence of each of these sounds that has some, in one query."""
+        ids = sorted({int(i) for i in sound_ids})
+        if not ids:
+            return {}
+        rows = self.conn.execute("SELECT sound_id, k, times, classes, scores, loudness FROM frames"
+                                 f" WHERE sound_id IN ({','.join('?' * len(ids))})", ids)
+        return {int(r[0]): _frame_evidence(*r[1:]) for r in rows}
 
     def sound_by_path(self, path: str) -> SoundRecord | None:
         row = self.conn.execute(f"SELECT {_SOUND_COLS} FROM sounds s WHERE s.path = ?", (path,)).fetchone()
@@ -87,3 +90,11 @@ class Lookups:
     def keyword_terms(self, words: list[str]) -> list[list[str]]:
         """The keyword index's terms of each of `words` (SQLite's tokenizer, store/keywords.py)."""
         return keywords.fts_tokens(self.conn, words)
+
+
+def _frame_evidence(k: int, times: bytes, classes: bytes, scores: bytes, loudness: bytes) -> FrameEvidence:
+    """A FrameEvidence from its row of the frames table."""
+    k = int(k)
+    return FrameEvidence(np.frombuffer(times, dtype=np.float32).reshape(-1, 2),
+                         np.frombuffer(classes, dtype=np.uint16).reshape(-1, k),
+                         np.frombuffer(scores, dtype=np.uint8).reshape(-1, k), np.frombuffer(loudness, dtype=np.uint8))
