@@ -14,7 +14,8 @@ per core (divided by the cores the run may use: 1 in process, min(N, cores) with
 seconds per CPU second (CPU time of this process and its worker processes together) and CPU seconds
 per wall second (how many cores were kept busy), with the load average when it started. `--long K --long-minutes M` adds K WAVs of M minutes (48 kHz stereo, noise
 and tones; written once into the temporary folder) to the library. `--mfcc` adds an in-process MFCC
-row. Without --audio it uses the synthetic demo library. The ratios within a round are the figures to
+row. `--frame-hops 0.48 0.96` repeats the YAMNet floors and runs with each frame hop (0.96: the
+encoder's end-to-end windows, `--encoder-config frame_hop=0.96`). Without --audio it uses the synthetic demo library. The ratios within a round are the figures to
 trust on a shared machine.
 """
 
@@ -30,6 +31,10 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+#: YAMNet's own frame hop (the encoder's default).
+HOP = 0.48
 
 
 def files_from(audio: Path | None, n: int, tmp: Path) -> list[Path]:
@@ -84,19 +89,22 @@ def decode_floor(files: list[Path]) -> tuple[dict, list]:
     return _row("decode + resample only (floor)", sum(len(w) for w in waves) / 16000, wall, cpu, 1, load), waves
 
 
-def yamnet_floors(waves: list, yamnet_dir: Path) -> list[dict]:
-    """The raw interpreter on each pre-decoded waveform (padded to one frame), then the whole encoder."""
+def yamnet_floors(waves: list, yamnet_dir: Path, hop: float) -> list[dict]:
+    """The raw interpreter on each pre-decoded waveform (padded to one frame; with `hop` 0.96, on its
+    end-to-end windows), then the whole encoder."""
     import numpy as np
 
     from soundseek.audio.segments import cut_spans
     from soundseek.encoders import build_audio_encoder
 
-    enc = build_audio_encoder("yamnet", {"model_dir": str(yamnet_dir), "num_threads": 1})
+    enc = build_audio_encoder("yamnet", {"model_dir": str(yamnet_dir), "num_threads": 1, "frame_hop": hop})
+    raw = (lambda w: enc._run(w)) if hop == HOP else (lambda w: enc._run_windows(w, None))
+    label = "" if hop == HOP else f", frame_hop {hop}"
     seconds = sum(len(w) for w in waves) / 16000
     padded = [np.pad(w, (0, max(0, 15360 - len(w)))) for w in waves]
     rows = []
-    for stage, run in (("YAMNet interpreter only, 1 thread (raw floor)", lambda w: enc._run(w)),
-                       ("YAMNet encoder on decoded audio (invoke + pooling + frame evidence)",
+    for stage, run in ((f"YAMNet interpreter only, 1 thread (raw floor{label})", raw),
+                       (f"YAMNet encoder on decoded audio (invoke + pooling + frame evidence{label})",
                         lambda w: enc.encode_segments(w, cut_spans(len(w) / 16000)))):
         load, cpu0, started = os.getloadavg()[0], _cpu_seconds(), time.perf_counter()
         for w in padded:
@@ -116,7 +124,9 @@ def index_run(lib: Path, coll_dir: Path, encoder: str, cfg: dict | None, jobs: i
     report = index_paths(coll, [lib], enc, quiet=True, index_todo=todo)
     cpu = _cpu_seconds() - cpu0
     coll.close()
-    stage = f"index {encoder}, " + ("in process (before --jobs)" if jobs is None else f"--jobs {jobs}")
+    hop = (cfg or {}).get("frame_hop", HOP)
+    stage = (f"index {encoder}" + ("" if hop == HOP else f" (frame_hop {hop})") + ", "
+             + ("in process (before --jobs)" if jobs is None else f"--jobs {jobs}"))
     cores = 1 if jobs is None else min(jobs, available_cores())
     extra = {} if todo is None else {"first_file_back_s": round(todo.stats.first_result_seconds, 2)}
     return _row(stage, report.audio_seconds, report.wall_seconds, cpu, cores, load, files=report.added,
@@ -133,6 +143,8 @@ def main() -> None:
     parser.add_argument("--long", type=int, default=0, help="add this many long WAVs to the library")
     parser.add_argument("--long-minutes", type=float, default=10.0)
     parser.add_argument("--mfcc", action="store_true", help="also index with MFCC (in process)")
+    parser.add_argument("--frame-hops", type=float, nargs="+", default=[HOP],
+                        help="YAMNet frame hops to compare (0.48: the default; 0.96: end-to-end windows)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     import torch
@@ -144,16 +156,17 @@ def main() -> None:
         lib = link_library(files, Path(tmp) / "linked")
         floor, waves = decode_floor(files)
         rows.append(floor)
-        if args.yamnet_dir:
-            rows += yamnet_floors(waves, args.yamnet_dir)
+        for hop in args.frame_hops if args.yamnet_dir else []:
+            rows += yamnet_floors(waves, args.yamnet_dir, hop)
         del waves
         if args.mfcc:
             rows.append(index_run(lib, Path(tmp) / "c_mfcc", "mfcc", None, None))
-        encoder, cfg = ("yamnet", {"model_dir": str(args.yamnet_dir), "num_threads": 1}) if args.yamnet_dir else ("mfcc", None)
-        runs: list[int | None] = [None, *args.jobs]
+        settings = ([("yamnet", {"model_dir": str(args.yamnet_dir), "num_threads": 1, "frame_hop": hop})
+                     for hop in args.frame_hops] if args.yamnet_dir else [("mfcc", None)])
+        runs = [(jobs, setting) for setting in settings for jobs in [None, *args.jobs]]
         for r in range(args.rounds):
-            for jobs in runs if r % 2 == 0 else runs[::-1]:
-                row = index_run(lib, Path(tmp) / f"c_{r}_{jobs}", encoder, cfg, jobs)
+            for i, (jobs, (encoder, cfg)) in enumerate(runs if r % 2 == 0 else runs[::-1]):
+                row = index_run(lib, Path(tmp) / f"c_{r}_{i}", encoder, cfg, jobs)
                 rows.append({"round": r, **row})
                 print(json.dumps(rows[-1]), flush=True)
     for row in rows:

@@ -23,7 +23,7 @@ from soundseek.audio import DEFAULT_MAX_DURATION, AudioInfo
 from soundseek.audio.decode import stream_file
 from soundseek.audio.fingerprint import AudioHasher, file_sha256
 from soundseek.audio.segments import Span, cut_spans
-from soundseek.encoders import AudioEncoder, build_audio_encoder, encoder_config_dict
+from soundseek.encoders import AudioEncoder, build_audio_encoder, changed_vector_settings, encoder_config_dict
 from soundseek.encoders.base import SegmentEmbeddings, StreamingEncoder
 from soundseek.encoders.models import is_installed
 from soundseek.errors import AudioError, SoundseekError
@@ -87,7 +87,14 @@ def open_for_indexing(root: Path, encoder_name: str | None, config: dict | None,
                 f"collection {root} uses the '{coll.audio_encoder}' encoder; it cannot mix in "
                 f"'{encoder_name}' (index into another --collection instead)"
             )
-        encoder = build_audio_encoder(coll.audio_encoder, config or coll.audio_encoder_config)
+        recorded = coll.audio_encoder_config
+        changed = changed_vector_settings(coll.audio_encoder, recorded, config or {})
+        if changed:
+            raise SoundseekError(
+                f"collection {root} was built with {', '.join(f'{k}={v!r}' for k, v in changed.items())}; "
+                f"it cannot mix in vectors made with {', '.join(f'{k}={config[k]!r}' for k in changed)} (index "
+                "into another --collection instead)")
+        encoder = build_audio_encoder(coll.audio_encoder, {**recorded, **(config or {})})
     else:
         encoder = choose_audio_encoder(encoder_name, config, say=say)
         coll = Collection.create(root, audio_encoder=encoder.name, encoder_config=encoder_config_dict(encoder))

@@ -59,6 +59,41 @@ def test_yamnet_frames_and_segments(yamnet_dir):
     assert seg.class_scores.shape[1] == 521
 
 
+@pytest.mark.parametrize("seconds", [0.5, 3.3, 40.0])  # shorter than a frame, a clip, two chunks of 31 s
+def test_yamnet_end_to_end_windows_are_every_other_frame_to_the_bit(yamnet_dir, seconds):
+    wave = chirp(300, 3000, seconds) + noise(seconds, amp=0.05, seed=3)
+    emb, scores, times = build_audio_encoder("yamnet", {"model_dir": str(yamnet_dir)}).frames(wave)
+    fast = build_audio_encoder("yamnet", {"model_dir": str(yamnet_dir), "frame_hop": 0.96})
+    f_emb, f_scores, f_times = fast.frames(wave)
+    assert encoder_config_dict(fast)["frame_hop"] == 0.96
+    m = len(emb[::2])
+    assert np.array_equal(f_emb[:m], emb[::2]) and np.array_equal(f_scores[:m], scores[::2])
+    assert np.allclose(f_times[:m], times[::2]) and np.allclose(np.diff(f_times[:, 0]), 0.96)
+    assert f_times[-1, 1] >= seconds  # every sample is in a frame (the last one padded with silence)
+    assert len(f_emb) <= m + 1
+    with pytest.raises(ModelError, match="frame_hop"):
+        build_audio_encoder("yamnet", {"model_dir": str(yamnet_dir), "frame_hop": 0.5})
+
+
+def test_a_collection_keeps_the_frame_hop_it_was_built_with(yamnet_dir, tmp_path):
+    from conftest import write_wav
+
+    from soundseek.indexer import index_paths, open_for_indexing
+
+    write_wav(tmp_path / "lib" / "a.wav", tone(440, 2.0))
+    config = {"model_dir": str(yamnet_dir), "frame_hop": 0.96}
+    coll, enc = open_for_indexing(tmp_path / "c", "yamnet", config)
+    index_paths(coll, [tmp_path / "lib"], enc, quiet=True)
+    coll.close()
+    # reopened without the setting, or with the model elsewhere: the collection's hop is kept
+    for again in (None, {"model_dir": str(yamnet_dir)}):
+        coll, enc = open_for_indexing(tmp_path / "c", None, again)
+        assert enc.hop_seconds == 0.96
+        coll.close()
+    with pytest.raises(SoundseekError, match="frame_hop=0.96.*frame_hop=0.48"):
+        open_for_indexing(tmp_path / "c", None, {"model_dir": str(yamnet_dir), "frame_hop": 0.48})
+
+
 def test_glove_unknown_words_give_zero_vector():
     enc = build_text_encoder("glove")
     vecs = enc.encode_text(["dog barking", "qwzxv"])

@@ -330,7 +330,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     root = resolve_collection(args.collection)
     coll = Collection.open(root)
-    info = {"collection": str(root), "audio_encoder": coll.audio_encoder, **coll.counts(),
+    info = {"collection": str(root), "audio_encoder": coll.audio_encoder,
+            "audio_encoder_config": coll.audio_encoder_config, **coll.counts(),
             "spaces": coll.spaces(), "roots": [str(r) for r in coll.roots()],
             "joint_model": coll.meta("joint_model"), "library_model": coll.meta("library_model"),
             "failures": [{"path": p, "reason": r} for p, r in coll.failures()],
@@ -338,7 +339,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    print(f"collection: {root}\naudio encoder: {info['audio_encoder']}\n"
+    settings = ", ".join(f"{k}={v}" for k, v in info["audio_encoder_config"].items() if v is not None)
+    print(f"collection: {root}\naudio encoder: {info['audio_encoder']}" + (f" ({settings})" if settings else "") + "\n"
           f"sounds: {info['sounds']} ({info['seconds'] / 3600:.2f} h), segments: {info['segments']}\n"
           f"embedding spaces: {', '.join(info['spaces']) or '-'}\nroots: {', '.join(info['roots']) or '-'}")
     store = info["store"]

@@ -24,6 +24,7 @@ __all__ = [
     "AudioEncoder", "TextEncoder", "SegmentEmbeddings", "encode_query", "l2_normalize",
     "AUDIO_ENCODERS", "TEXT_ENCODERS", "build_audio_encoder", "build_text_encoder",
     "encoder_config_dict",
+    "changed_vector_settings",
 ]
 
 
@@ -104,6 +105,17 @@ def encoder_config_dict(encoder: Any) -> dict[str, Any]:
     """The config of a built encoder as a JSON-ready dict (empty when it has none)."""
     cfg = getattr(encoder, "config", None)
     return dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else {}
+
+
+def changed_vector_settings(name: str, recorded: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The settings in `wanted` that would change the vectors of audio encoder `name` from those of a
+    collection built with `recorded` (a setting it did not record had its default then), with the
+    recorded values."""
+    reg = _audio_registry().get(name)
+    if reg is None:
+        return {}
+    was = {f.name: recorded.get(f.name, f.default) for f in dataclasses.fields(reg.config_type)}
+    return {k: was[k] for k in getattr(reg.config_type, "VECTOR_SETTINGS", ()) if k in wanted and wanted[k] != was[k]}
 
 
 def _build(registry: dict[str, Registration], kind: str, name: str, config: dict[str, Any] | None) -> Any:

@@ -1,7 +1,9 @@
 """YAMNet (AudioSet, 521 classes) run from its TFLite file with ai-edge-litert on the CPU.
 
 YAMNet frames a 16 kHz waveform into 0.96 s windows every 0.48 s and returns, per frame, 521 class
-probabilities and a 1024-d embedding. A segment pools the frames whose centre lies in it and that hold
+probabilities and a 1024-d embedding. With `frame_hop=0.96` the windows do not overlap: each is run on
+its own (the graph's framing is fixed), which takes ~0.55 of the network's time per second of audio,
+for half the frames (BENCHMARKS.md, issue 11: the fast setting). A segment pools the frames whose centre lies in it and that hold
 sound: frames more than `GATE_DB` below the segment's loudest frame, or below `SILENCE_DBFS`, are left
 out (unless every frame is), so silence padding neither dilutes a short event nor tags a clip
 "Silence". The vector is the mean of those frames' embeddings (L2-normalized); the class scores are,
@@ -15,7 +17,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, ClassVar, Iterator, Sequence
 
 import numpy as np
 
@@ -26,6 +28,11 @@ from soundseek.errors import ModelError
 
 FRAME_SECONDS = 0.96
 HOP_SECONDS = 0.48
+#: The frame hops an encoder may use: the network's own, and windows end to end.
+FRAME_HOPS = (HOP_SECONDS, FRAME_SECONDS)
+#: Samples one frame's spectrogram reads: 0.96 s of 10 ms hops plus the rest of the last 25 ms window
+#: (the network pads a shorter input with silence).
+PATCH_SAMPLES = 15_600
 #: A segment's class score is the mean of its SCORE_POOL_TOP highest frame scores (brief events
 #: such as a door creak in a 5 s segment are not diluted by the quiet frames around them).
 SCORE_POOL_TOP = 3
@@ -46,6 +53,13 @@ class YamnetConfig:
 
     model_dir: str | None = None
     num_threads: int = 1
+    frame_hop: float = HOP_SECONDS  # seconds between frames: 0.48 (overlapping windows) or 0.96 (faster)
+    #: Settings that change the vectors: a collection keeps the ones it was built with.
+    VECTOR_SETTINGS: ClassVar[tuple[str, ...]] = ("frame_hop",)
+
+    def __post_init__(self) -> None:
+        if self.frame_hop not in FRAME_HOPS:
+            raise ModelError(f"YAMNet frame_hop must be one of {list(FRAME_HOPS)} seconds, got {self.frame_hop!r}")
 
 
 def load_class_names(path: Path) -> list[str]:
@@ -81,6 +95,7 @@ class YamnetEncoder:
         self._scores = next(d["index"] for d in outputs if d["shape"][-1] == 521)
         self._embeddings = next(d["index"] for d in outputs if d["shape"][-1] == 1024)
         self._size = -1
+        self.hop_seconds = float(self.config.frame_hop)
 
     def frames(self, waveform: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Run the network over the waveform, in chunks for long input.
@@ -114,7 +129,7 @@ class YamnetEncoder:
     def _frames_of(self, blocks: Iterator[np.ndarray]) -> "_FrameRun":
         """The network's frames over consecutive blocks: chunks of CHUNK_FRAMES frames are run as soon
         as the samples they need have arrived, and only the samples still needed are kept."""
-        hop = int(HOP_SECONDS * self.sample_rate)
+        hop = int(self.hop_seconds * self.sample_rate)
         win = int(FRAME_SECONDS * self.sample_rate)
         step = CHUNK_FRAMES * hop
         run = _FrameRun()
@@ -135,11 +150,23 @@ class YamnetEncoder:
         return run
 
     def _add_chunk(self, run: "_FrameRun", chunk: np.ndarray, offset: int, keep: int | None) -> None:
-        e, s = self._run(chunk)
+        e, s = self._run(chunk) if self.hop_seconds == HOP_SECONDS else self._run_windows(chunk, keep)
         keep = len(e) if keep is None else min(len(e), keep)
-        start = offset / self.sample_rate + np.arange(keep) * HOP_SECONDS
+        start = offset / self.sample_rate + np.arange(keep) * self.hop_seconds
         times = np.stack([start, start + FRAME_SECONDS], axis=1)
-        run.parts.append((e[:keep], s[:keep], times, frame_loudness(chunk, times - offset / self.sample_rate, self.sample_rate)))
+        run.parts.append((e[:keep], s[:keep], times,
+                          frame_loudness(chunk, times - offset / self.sample_rate, self.sample_rate, self.hop_seconds)))
+
+    def _run_windows(self, chunk: np.ndarray, keep: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The network on each of the chunk's end-to-end windows (the first `keep`, else as many as cover
+        every sample, the last padded with silence by the network as the 0.48 s hop's last frame is), one
+        run each, given the PATCH_SAMPLES its spectrogram reads: each frame is the 0.48 s hop's frame at
+        the same time, to the bit. Returns embeddings (k, 1024) and scores (k, 521)."""
+        win = int(FRAME_SECONDS * self.sample_rate)
+        n = 1 + max(0, -(-(len(chunk) - PATCH_SAMPLES) // win))
+        n = n if keep is None else min(n, keep)
+        out = [self._run(chunk[i * win : i * win + PATCH_SAMPLES]) for i in range(n)]
+        return np.concatenate([e for e, _ in out]), np.concatenate([s for _, s in out])
 
     def _run(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(chunk) != self._size:
@@ -173,14 +200,14 @@ class _FrameRun:
         self.parts = []
 
 
-def frame_loudness(waveform: np.ndarray, times: np.ndarray, sample_rate: int) -> np.ndarray:
-    """RMS level in dBFS (at least -100) of the central hop of each frame (the HOP_SECONDS around its
+def frame_loudness(waveform: np.ndarray, times: np.ndarray, sample_rate: int, hop: float = HOP_SECONDS) -> np.ndarray:
+    """RMS level in dBFS (at least -100) of the central hop of each frame (the `hop` seconds around its
     centre: consecutive frames tile the recording, and the level is located where the frame's evidence
     is). Returns (n_frames,) float32."""
     out = np.empty(len(times), dtype=np.float32)
     for i, centre in enumerate(times.mean(axis=1)):
-        lo = max(0, int((centre - HOP_SECONDS / 2) * sample_rate))
-        chunk = waveform[lo : int((centre + HOP_SECONDS / 2) * sample_rate)]
+        lo = max(0, int((centre - hop / 2) * sample_rate))
+        chunk = waveform[lo : int((centre + hop / 2) * sample_rate)]
         rms = float(np.sqrt(np.mean(np.square(chunk, dtype=np.float64)))) if chunk.size else 0.0
         out[i] = 20 * np.log10(max(rms, 1e-5))
     return out
