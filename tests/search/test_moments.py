@@ -52,6 +52,7 @@ def test_frame_evidence_of_several_sounds_in_one_read(tmp_path):
             assert np.array_equal(getattr(got[sid], name), getattr(kept[sid], name))
         assert np.array_equal(coll.frame_evidence(sid).scores, kept[sid].scores)
     assert coll.frame_evidence(ids[1]) is None and coll.frame_evidence_of([]) == {}
+    assert sorted(coll.frame_evidence_of(list(range(-600, 1200)))) == [ids[0], ids[2]]  # read 500 ids at a time
 
 
 def test_event_span_follows_the_query_class_and_the_loudness_above_the_bed():

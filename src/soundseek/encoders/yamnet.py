@@ -2,14 +2,15 @@
 
 YAMNet frames a 16 kHz waveform into 0.96 s windows every 0.48 s and returns, per frame, 521 class
 probabilities and a 1024-d embedding. With `frame_hop=0.96` the windows do not overlap: each is run on
-its own (the graph's framing is fixed), which takes ~0.55 of the network's time per second of audio,
-for half the frames (BENCHMARKS.md, issue 11: the fast setting). A segment pools the frames whose centre lies in it and that hold
-sound: frames more than `GATE_DB` below the segment's loudest frame, or below `SILENCE_DBFS`, are left
-out (unless every frame is), so silence padding neither dilutes a short event nor tags a clip
-"Silence". The vector is the mean of those frames' embeddings (L2-normalized); the class scores are,
-per class, the mean of the three highest scores among them. The recording's frames are also kept in a
-compact form (`FrameEvidence`: the `FRAME_TOP_CLASSES` best classes of each frame, 8-bit, and its
-loudness), so that search can find an event's own start and end inside a segment.
+its own (the graph's framing is fixed), half the frames for about half of the network's time on long
+recordings, three quarters on 5 s clips (BENCHMARKS.md, issue 11, fifth session). A segment pools the
+frames whose centre lies in it and that hold sound: frames more than `GATE_DB` below the segment's
+loudest frame, or below `SILENCE_DBFS`, are left out (unless every frame is), so silence padding
+neither dilutes a short event nor tags a clip "Silence". The vector is the mean of those frames'
+embeddings (L2-normalized); the class scores are, per class, the mean of the three highest scores among
+them. The recording's frames are also kept in a compact form (`FrameEvidence`: the `FRAME_TOP_CLASSES`
+best classes of each frame, 8-bit, and its loudness), so that search can find an event's own start and
+end inside a segment.
 """
 
 from __future__ import annotations

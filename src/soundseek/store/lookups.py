@@ -40,11 +40,13 @@ class Lookups:
     def frame_evidence_of(self, sound_ids: Sequence[int]) -> dict[int, FrameEvidence]:
         """The frame-level evidence of each of these sounds that has some, in one query."""
         ids = sorted({int(i) for i in sound_ids})
-        if not ids:
-            return {}
-        rows = self.conn.execute("SELECT sound_id, k, times, classes, scores, loudness FROM frames"
-                                 f" WHERE sound_id IN ({','.join('?' * len(ids))})", ids)
-        return {int(r[0]): _frame_evidence(*r[1:]) for r in rows}
+        out: dict[int, FrameEvidence] = {}
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+            chunk = ids[start : start + 500]
+            rows = self.conn.execute("SELECT sound_id, k, times, classes, scores, loudness FROM frames"
+                                     f" WHERE sound_id IN ({','.join('?' * len(chunk))})", chunk)
+            out.update({int(r[0]): _frame_evidence(*r[1:]) for r in rows})
+        return out
 
     def sound_by_path(self, path: str) -> SoundRecord | None:
         row = self.conn.execute(f"SELECT {_SOUND_COLS} FROM sounds s WHERE s.path = ?", (path,)).fetchone()
