@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 TOLERANCE = 1e-5
 #: Modules of the candidate path taken from the reference tree (dependencies first; those it lacks
 #: are this tree's).
-REFERENCE_MODULES = ("inner", "class_codes", "knn_slots", "candidates")
+REFERENCE_MODULES = ("inner", "class_codes", "knn_slots", "candidate_lists", "candidates")
 
 
 def load_reference(src: Path) -> dict[str, ModuleType]:
@@ -155,13 +155,19 @@ def open_both(collection: Path, reference: Path) -> tuple[Any, dict[str, tuple]]
     memo: dict[str, Any] = {}
     codes = engine.class_codes.codes if engine.class_codes is not None else None
     impls = {}
+    from soundseek.search import candidate_lists
+
+    # the lists were built by candidates.py before they moved to candidate_lists.py
+    lists_of = {"reference": getattr(ref["candidates"], "build_text_lists", None)
+                or getattr(ref.get("candidate_lists"), "build_text_lists", candidate_lists.build_text_lists),
+                "this tree": candidate_lists.build_text_lists}
     for name, module, classes in (("reference", ref["candidates"], ref["class_codes"]), ("this tree", ours, None)):
         scores = None if codes is None else (classes.ClassScores(codes) if classes else engine.class_codes)
         shim = MemoEngine(engine, scores, memo)
         weights = module.FusionWeights(engine_mod.KEYWORD_WEIGHT, engine_mod.TEXT_SIMILARITY_WEIGHT,
                                        engine_mod.TEXT_SIMILARITY_FLOOR, engine_mod.FEEDBACK_WEIGHT,
                                        engine_mod.FEEDBACK_TOP, engine_mod.FEEDBACK_POOL, engine_mod.LIBRARY_WEIGHT)
-        impls[name] = (module, shim, module.build_text_lists(shim), weights)
+        impls[name] = (module, shim, lists_of[name](shim), weights)
     print(f"engine and lists ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return engine, impls
 

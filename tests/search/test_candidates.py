@@ -7,6 +7,7 @@ import pytest
 from standins import KeywordTextEncoder, add_sound, tiny_collection
 
 from soundseek.cli import main
+from soundseek.search import candidate_lists
 from soundseek.search import candidates as candidates_mod
 from soundseek.search.engine import SearchEngine, open_engine
 from soundseek.search.filters import Filters
@@ -56,7 +57,7 @@ def test_candidate_scores_are_the_fused_scores_at_any_row(coll) -> None:
 
 def test_too_few_candidates_fall_back_to_the_exact_path(coll, monkeypatch) -> None:
     monkeypatch.setattr(candidates_mod, "POOL", 1)
-    monkeypatch.setattr(candidates_mod, "CLASS_LIST", 1)
+    monkeypatch.setattr(candidate_lists, "CLASS_LIST", 1)
     encoder = KeywordTextEncoder(VOCAB)
     cand = SearchEngine(coll, text_encoder=encoder, text_path="candidates")
     exact = SearchEngine(coll, text_encoder=encoder, text_path="exact")

@@ -48,7 +48,8 @@ from soundseek.store import Collection
 
 if TYPE_CHECKING:
     from soundseek.joint.saved import JointModel
-    from soundseek.search.candidates import CandidateScores, TextLists
+    from soundseek.search.candidate_lists import TextLists
+    from soundseek.search.candidates import CandidateScores
     from soundseek.search.library import LibraryModel
 
 #: Weights of the evidence sources in text search (each source is first scaled to [0, 1]).
@@ -180,9 +181,9 @@ class SearchEngine:
 
     @property
     def text_lists(self) -> TextLists:
-        """The per-source candidate lists of search/candidates.py, built on first use."""
+        """The per-source candidate lists (search/candidate_lists.py), built on first use."""
         if self._text_lists is None:
-            from soundseek.search.candidates import build_text_lists
+            from soundseek.search.candidate_lists import build_text_lists
             self._text_lists = build_text_lists(self)
             release_free_memory()  # what building them freed (soundseek/memory.py)
         return self._text_lists
