@@ -84,7 +84,7 @@ def milvus_server(tmp_path_factory):
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     pass
-                client = MilvusClient(uri, timeout=5)
+                client = MilvusClient(uri, timeout=5, dedicated=True)  # closed with it: not left for the store to share
                 client.list_collections()
                 client.close()
                 break

@@ -129,6 +129,8 @@ class SegmentRows:
 #: pymilvus pings an idle connection every 10 s, while a gRPC server by default accepts a ping without
 #: data at most every 5 min and closes the connection after two early ones ("GOAWAY too_many_pings":
 #: a store idle for ~30 s, e.g. while `index` decodes a long file, then failed to open). Ping every 6 min.
+#: The connection is our own (`dedicated`): pymilvus shares one per address between clients, with the
+#: options of whichever client made it first, and keeps it after that client closes.
 GRPC_OPTIONS = {"grpc.keepalive_time_ms": 360_000}
 
 
@@ -139,7 +141,8 @@ class MilvusSegments:
         pymilvus = _pymilvus()
         self.spec = spec
         try:
-            self.client = pymilvus.MilvusClient(spec.uri, timeout=CONNECT_TIMEOUT_S, grpc_options=GRPC_OPTIONS)
+            self.client = pymilvus.MilvusClient(spec.uri, timeout=CONNECT_TIMEOUT_S, grpc_options=GRPC_OPTIONS,
+                                                dedicated=True)
         except Exception as exc:  # pymilvus raises its own and gRPC errors: all mean "cannot reach it"
             hint = (" (a milvus-lite file is held by one process at a time: is `soundseek serve` or another "
                     "run using it? Several processes need a Milvus server, see docs/scale.md)") if spec.is_file else ""
