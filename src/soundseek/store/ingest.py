@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from soundseek.store.collection import Collection
+from soundseek.store.schema import rows_where_in
 
 #: Crawl queue states. A URL in a final state is never fetched again.
 PENDING, FETCHING = "pending", "fetching"
@@ -95,11 +96,8 @@ def set_provenance(coll: Collection, prov: Provenance) -> None:
 def provenance_of(coll: Collection, paths: list[str]) -> dict[str, Provenance]:
     """path -> provenance, for the given paths that were downloaded."""
     out: dict[str, Provenance] = {}
-    for start in range(0, len(paths), 500):
-        chunk = paths[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in coll.conn.execute(f"SELECT * FROM provenance WHERE path IN ({marks})", chunk):
-            out[row[0]] = Provenance(*row)
+    for row in rows_where_in(coll.conn, "SELECT * FROM provenance WHERE path IN ({marks})", paths):
+        out[row[0]] = Provenance(*row)
     return out
 
 
@@ -222,16 +220,12 @@ def save_duplicate_groups(coll: Collection, groups: list[tuple[str, list[int]]])
 def duplicates_of(coll: Collection, sound_ids: list[int]) -> dict[int, tuple[str, list[int]]]:
     """sound id -> (kind, the other sounds of its duplicate group), for the given sounds that have one."""
     out: dict[int, tuple[str, list[int]]] = {}
-    ids = list(dict.fromkeys(int(s) for s in sound_ids))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for sid, kind, other in coll.conn.execute(
-            "SELECT d.sound_id, d.kind, o.sound_id FROM duplicate_groups d JOIN duplicate_groups o"
-            f" ON o.group_id = d.group_id AND o.sound_id != d.sound_id WHERE d.sound_id IN ({marks})"
-            " ORDER BY d.sound_id, o.sound_id", chunk,
-        ):
-            out.setdefault(int(sid), (kind, []))[1].append(int(other))
+    for sid, kind, other in rows_where_in(
+        coll.conn, "SELECT d.sound_id, d.kind, o.sound_id FROM duplicate_groups d JOIN duplicate_groups o"
+        " ON o.group_id = d.group_id AND o.sound_id != d.sound_id WHERE d.sound_id IN ({marks})"
+        " ORDER BY d.sound_id, o.sound_id", list(dict.fromkeys(int(s) for s in sound_ids)),
+    ):
+        out.setdefault(int(sid), (kind, []))[1].append(int(other))
     return out
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import soundseek.store.keywords as keywords
 from soundseek.encoders.base import FrameEvidence
 from soundseek.store.records import SegmentRecord, SoundRecord
+from soundseek.store.schema import rows_where_in
 
 _SOUND_COLS = "s.id, s.path, s.size, s.mtime_ns, s.duration, s.sample_rate, s.channels, s.format, s.text"
 
@@ -23,13 +24,8 @@ class Lookups:
 
     def segments(self, segment_ids: list[int]) -> list[SegmentRecord]:
         """Segment records (with their sound) for these ids, in the given order; unknown ids skipped."""
-        if not segment_ids:
-            return []
-        marks = ",".join("?" * len(segment_ids))
-        rows = self.conn.execute(
-            f"SELECT g.id, g.start, g.end, {_SOUND_COLS} FROM segments g JOIN sounds s ON s.id = g.sound_id"
-            f" WHERE g.id IN ({marks})", [int(i) for i in segment_ids],
-        ).fetchall()
+        rows = rows_where_in(self.conn, f"SELECT g.id, g.start, g.end, {_SOUND_COLS} FROM segments g JOIN sounds s"
+                             " ON s.id = g.sound_id WHERE g.id IN ({marks})", [int(i) for i in segment_ids])
         by_id = {r[0]: SegmentRecord(r[0], SoundRecord(*r[3:]), r[1], r[2]) for r in rows}
         return [by_id[i] for i in segment_ids if i in by_id]
 
@@ -39,14 +35,9 @@ class Lookups:
 
     def frame_evidence_of(self, sound_ids: Sequence[int]) -> dict[int, FrameEvidence]:
         """The frame-level evidence of each of these sounds that has some, in one query."""
-        ids = sorted({int(i) for i in sound_ids})
-        out: dict[int, FrameEvidence] = {}
-        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
-            chunk = ids[start : start + 500]
-            rows = self.conn.execute("SELECT sound_id, k, times, classes, scores, loudness FROM frames"
-                                     f" WHERE sound_id IN ({','.join('?' * len(chunk))})", chunk)
-            out.update({int(r[0]): _frame_evidence(*r[1:]) for r in rows})
-        return out
+        rows = rows_where_in(self.conn, "SELECT sound_id, k, times, classes, scores, loudness FROM frames"
+                             " WHERE sound_id IN ({marks})", sorted({int(i) for i in sound_ids}))
+        return {int(r[0]): _frame_evidence(*r[1:]) for r in rows}
 
     def sound_by_path(self, path: str) -> SoundRecord | None:
         row = self.conn.execute(f"SELECT {_SOUND_COLS} FROM sounds s WHERE s.path = ?", (path,)).fetchone()
@@ -65,13 +56,10 @@ class Lookups:
 
     def tags_of(self, segment_ids: list[int]) -> dict[int, list[tuple[str, float]]]:
         out: dict[int, list[tuple[str, float]]] = {i: [] for i in segment_ids}
-        for start in range(0, len(segment_ids), 500):
-            chunk = segment_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for seg_id, tag, score in self.conn.execute(
-                f"SELECT segment_id, tag, score FROM tags WHERE segment_id IN ({marks}) ORDER BY score DESC", chunk
-            ):
-                out[seg_id].append((tag, score))
+        for seg_id, tag, score in rows_where_in(
+            self.conn, "SELECT segment_id, tag, score FROM tags WHERE segment_id IN ({marks}) ORDER BY score DESC", segment_ids
+        ):
+            out[seg_id].append((tag, score))
         return out
 
     def tag_counts(self, *, limit: int = 30) -> list[tuple[str, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 from soundseek.errors import CollectionError
 from soundseek.store.ingest_schema import INGEST_SCHEMA
@@ -45,6 +46,19 @@ CREATE TABLE IF NOT EXISTS frames (
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, at REAL NOT NULL);
 """ + INGEST_SCHEMA + SYNC_SCHEMA
+
+
+#: Values bound in one `IN (...)` list (SQLite limits the parameters of a statement).
+IN_CHUNK = 500
+
+
+def rows_where_in(conn: sqlite3.Connection, sql: str, values: Sequence[Any]) -> Iterator[Any]:
+    """The rows of `sql`, whose `{marks}` is the placeholder list of an `IN (...)`, for all `values`,
+    bound IN_CHUNK at a time (an ORDER BY holds within each chunk)."""
+    values = list(values)
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start : start + IN_CHUNK]
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
 def connect(path: Path) -> sqlite3.Connection:
